@@ -1,0 +1,60 @@
+//! Command-line interface: `kraftd serve` (the default) and the operator
+//! commands. Each command reads the same configuration as the server.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "kraftd", version, about = "Document-intake API server for procurement teams")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start the API server (the default when no command is given).
+    Serve,
+    /// Manage the Ed25519 signing key ring in the data folder.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+    /// Report on secrets and when they are due for rotation.
+    Secrets {
+        #[command(subcommand)]
+        action: SecretsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysAction {
+    /// List every key with its state and dates.
+    List,
+    /// Make a new key active; the old one keeps verifying for the grace period.
+    Rotate {
+        /// How long tokens signed by the old key stay valid: a number with s, m, h or d.
+        #[arg(long, default_value = "24h")]
+        grace: String,
+    },
+    /// Retire every key at once and revoke every refresh token: all users must log in again.
+    EmergencyRotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsAction {
+    /// One row per secret: location, rotation period, last rotated, next due, state.
+    /// Exits with 1 when any secret is overdue.
+    Status {
+        /// TOML manifest declaring secrets kept outside kraftd.
+        #[arg(long)]
+        manifest: Option<PathBuf>,
+        /// Output format: table, markdown or json.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Rotation period of the JWT signing key, in days.
+        #[arg(long, default_value_t = crate::secrets::DEFAULT_KEY_ROTATION_DAYS)]
+        key_rotation_days: u32,
+    },
+}

@@ -1,0 +1,46 @@
+//! Turns error responses that did not come from our handlers (axum's 405,
+//! tower-http's 413 and 408, a caught panic) into problem+json, so every
+//! error a client sees has the same shape.
+
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+
+use crate::error::{problem_response, PROBLEM_JSON};
+
+pub async fn problem_fallback(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return response;
+    }
+
+    let (code, detail) = match status {
+        StatusCode::BAD_REQUEST => ("invalid_request", "Invalid request format"),
+        StatusCode::NOT_FOUND => ("not_found", "The requested resource was not found."),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This method is not allowed on this resource."),
+        StatusCode::REQUEST_TIMEOUT => ("request_timeout", "The request took too long and was abandoned."),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "Request body too large."),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "The request's Content-Type is not accepted here."),
+        StatusCode::UNPROCESSABLE_ENTITY => ("invalid_request", "Invalid request format"),
+        StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "The service is unavailable. Try again later."),
+        status if status.is_server_error() => ("internal_error", "The server failed to handle the request. Try again later."),
+        _ => ("error", "The request failed."),
+    };
+    // A 422 from an extractor means invalid input, which this API reports as 400.
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
+
+    let (parts, _) = response.into_parts();
+    let mut problem = problem_response(status, code, detail, None);
+    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
+        if let Some(value) = parts.headers.get(&name) {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    problem
+}

@@ -1,0 +1,27 @@
+//! kraftd: a document-intake API server for procurement teams.
+//!
+//! `app` builds the application from a [`config::Config`]; `server` runs
+//! it; `http` holds the routes, `edge` the layers every response passes,
+//! `auth` passwords and tokens, `documents` upload handling and storage,
+//! `store` the database, and `audit` the tamper-evident audit log.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod documents;
+pub mod edge;
+pub mod error;
+pub mod http;
+pub mod maintenance;
+pub mod operator;
+pub mod secrets;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod testing;
+pub mod timefmt;

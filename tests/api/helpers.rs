@@ -1,0 +1,198 @@
+//! Starting a real kraftd on a loopback port with a temporary data folder,
+//! and typed helpers for the calls most tests make.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kraftd::config::Config;
+use kraftd::testing::{Edge, RunningServer};
+use reqwest::multipart::{Form, Part};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "Quartz-Lantern-Orbit-42";
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+pub struct TestApp {
+    pub server: RunningServer,
+    pub client: reqwest::Client,
+    pub dir: TempDir,
+}
+
+#[derive(Debug, Clone)]
+pub struct Tokens {
+    pub access: String,
+    pub refresh: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct User {
+    pub email: String,
+    pub user_id: String,
+    pub tokens: Tokens,
+}
+
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")
+}
+
+/// A unique email for each call, so tests sharing nothing never collide.
+pub fn unique_email(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}.{}@example.com", COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Starts a server whose data and audit log live in a fresh temporary
+/// folder; `overrides` set or replace configuration variables.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("create temp dir");
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("KRAFTD_DATA_DIR".into(), dir.path().join("data").display().to_string());
+    vars.insert("AUDIT_LOG_PATH".into(), dir.path().join("logs/audit.log").display().to_string());
+    vars.insert("ALLOWED_ORIGINS".into(), "http://localhost:3000,https://app.example.com".into());
+    // Tests share one client address, so the per-address limit is raised
+    // out of the way except where a test sets its own.
+    vars.insert("LOGIN_MAX_FAILURES".into(), "50".into());
+    for (name, value) in overrides {
+        vars.insert((*name).into(), (*value).into());
+    }
+    let config = Config::from_vars(&vars).expect("valid test configuration");
+    let server = RunningServer::start(config, Edge::On).await.expect("server starts");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp { server, client, dir }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        self.server.url(&format!("/api/v1{path}"))
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn audit_path(&self) -> PathBuf {
+        self.dir.path().join("logs/audit.log")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client.post(self.url(path)).json(body).send().await.expect("request sent")
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request sent")
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> Response {
+        self.post_json("/auth/register", &json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json("/auth/login", &json!({ "email": email, "password": password })).await
+    }
+
+    pub async fn login_tokens(&self, email: &str, password: &str) -> Tokens {
+        let response = self.login(email, password).await;
+        assert_eq!(response.status(), StatusCode::OK, "login of {email}");
+        let body: Value = response.json().await.expect("login body");
+        Tokens {
+            access: body["access_token"].as_str().expect("access token").to_owned(),
+            refresh: body["refresh_token"].as_str().expect("refresh token").to_owned(),
+        }
+    }
+
+    /// Registers a fresh account and logs it in.
+    pub async fn new_user(&self) -> User {
+        let email = unique_email("user");
+        let response = self.register(&email, PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
+        let body: Value = response.json().await.expect("register body");
+        let tokens = self.login_tokens(&email, PASSWORD).await;
+        User {
+            email,
+            user_id: body["user_id"].as_str().expect("user id").to_owned(),
+            tokens,
+        }
+    }
+
+    pub async fn upload(&self, token: &str, filename: &str, bytes: Vec<u8>) -> Response {
+        let form = Form::new().part("file", Part::bytes(bytes).file_name(filename.to_owned()));
+        self.upload_form(token, form).await
+    }
+
+    pub async fn upload_form(&self, token: &str, form: Form) -> Response {
+        self.client
+            .post(self.url("/docs/upload"))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload sent")
+    }
+
+    /// Uploads a sample and returns its metadata, asserting 201.
+    pub async fn upload_sample(&self, token: &str, name: &str) -> Value {
+        let bytes = std::fs::read(samples_dir().join("accepted").join(name)).expect("sample readable");
+        let response = self.upload(token, name, bytes).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "upload of {name}");
+        response.json().await.expect("upload body")
+    }
+
+    /// Every audit entry written so far, oldest first, across rotated files.
+    pub async fn audit_entries(&self) -> Vec<Value> {
+        let path = self.audit_path();
+        let mut files: Vec<PathBuf> = Vec::new();
+        for index in (1..=1000).rev() {
+            let rotated = PathBuf::from(format!("{}.{index}", path.display()));
+            if rotated.exists() {
+                files.push(rotated);
+            }
+        }
+        files.push(path);
+        let mut entries = Vec::new();
+        for file in files {
+            let Ok(text) = std::fs::read_to_string(&file) else { continue };
+            for line in text.lines() {
+                entries.push(serde_json::from_str(line).expect("audit line is JSON"));
+            }
+        }
+        entries
+    }
+
+    /// Files currently in the document store and the upload folder.
+    pub fn stored_files(&self) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for folder in ["documents", "tmp"] {
+            if let Ok(entries) = std::fs::read_dir(self.data_dir().join(folder)) {
+                files.extend(entries.flatten().map(|entry| entry.path()));
+            }
+        }
+        files
+    }
+}
+
+/// Asserts the problem+json shape and code, returning the body.
+pub async fn assert_problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|value| value.to_str().unwrap_or("").to_owned())
+        .unwrap_or_default();
+    assert_eq!(content_type, "application/problem+json", "content type");
+    let body: Value = response.json().await.expect("problem body is JSON");
+    assert_eq!(body["status"], status.as_u16(), "status member");
+    assert_eq!(body["code"], code, "code member");
+    assert!(body["title"].is_string(), "title member");
+    assert!(body["detail"].is_string(), "detail member");
+    body
+}

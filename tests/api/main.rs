@@ -1,0 +1,9 @@
+//! Integration tests: each starts a real kraftd on a loopback port with a
+//! temporary data folder and talks to it over HTTP.
+
+mod helpers;
+
+mod accounts;
+mod documents;
+mod tokens;
+mod workflows;
