@@ -16,6 +16,21 @@ pub struct Cli {
 pub enum Command {
     /// Start the API server (the default when no command is given).
     Serve,
+    /// Check a running deployment's health, CORS and security headers.
+    /// Prints one line per check and exits non-zero if any fails.
+    Verify {
+        /// Root URL of the deployment, such as https://kraftd.example.com.
+        #[arg(long)]
+        url: String,
+        /// An origin that ALLOWED_ORIGINS should allow.
+        #[arg(long, default_value = "http://localhost:3000")]
+        origin: String,
+    },
+    /// Work with the audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditAction,
+    },
     /// Manage the Ed25519 signing key ring in the data folder.
     Keys {
         #[command(subcommand)]
@@ -25,6 +40,17 @@ pub enum Command {
     Secrets {
         #[command(subcommand)]
         action: SecretsAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the hash chain over the log and its rotated files. Exits 0 only
+    /// when every entry is intact, else names the first changed, removed or
+    /// inserted entry by file and line.
+    Verify {
+        /// The current log file; defaults to AUDIT_LOG_PATH.
+        path: Option<PathBuf>,
     },
 }
 

@@ -25,3 +25,4 @@ pub mod state;
 pub mod store;
 pub mod testing;
 pub mod timefmt;
+pub mod verify;

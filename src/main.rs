@@ -1,8 +1,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kraftd::cli::{Cli, Command};
-use kraftd::{commands, operator};
+use kraftd::cli::{AuditAction, Cli, Command};
+use kraftd::{commands, operator, verify};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -10,6 +10,12 @@ async fn main() -> ExitCode {
     commands::init_logging();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve_command().await.map(|()| ExitCode::SUCCESS),
+        Command::Verify { url, origin } => Ok(if verify::verify_command(&url, &origin).await {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        }),
+        Command::Audit { action: AuditAction::Verify { path } } => operator::audit_verify_command(path),
         Command::Keys { action } => operator::keys_command(action).await,
         Command::Secrets { action } => operator::secrets_command(action),
     };

@@ -139,3 +139,14 @@ fn signing_key_rows(config: &Config) -> anyhow::Result<Vec<SigningKeySecret>> {
         })
         .collect())
 }
+
+/// Verifies the audit log chain and prints the outcome.
+pub fn audit_verify_command(path: Option<std::path::PathBuf>) -> anyhow::Result<ExitCode> {
+    let path = match path {
+        Some(path) => path,
+        None => Config::from_env()?.audit_log_path,
+    };
+    let report = crate::audit::verify_chain(&path).map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("{report}");
+    Ok(if report.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}

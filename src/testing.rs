@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+use crate::audit::AuditLog;
 use crate::app::{build_state, router, router_without_edge};
 use crate::config::Config;
 use crate::maintenance::spawn_pruner;
@@ -34,16 +35,32 @@ pub enum Edge {
     Off,
 }
 
+/// Whether audit entries are written; only benchmarks turn it off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audit {
+    On,
+    Off,
+}
+
 impl RunningServer {
     /// Builds the application from `config` and serves it on `127.0.0.1:0`.
     pub async fn start(config: Config, edge: Edge) -> anyhow::Result<Self> {
+        Self::start_with(config, edge, Audit::On).await
+    }
+
+    /// Like [`RunningServer::start`], with auditing optionally off.
+    pub async fn start_with(config: Config, edge: Edge, audit: Audit) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
         let options = ServeOptions {
             header_read_timeout: config.header_read_timeout,
             shutdown_grace: config.shutdown_grace,
         };
-        let state = build_state(config).await?;
+        let mut state = build_state(config).await?;
+        if audit == Audit::Off {
+            state.audit.shutdown().await;
+            state.audit = AuditLog::disabled();
+        }
         let app = match edge {
             Edge::On => router(state.clone()),
             Edge::Off => router_without_edge(state.clone()),

@@ -4,6 +4,8 @@
 mod helpers;
 
 mod accounts;
+mod cli;
 mod documents;
+mod edge;
 mod tokens;
 mod workflows;

@@ -1,0 +1,49 @@
+# Shared helpers for the benchmark scripts: build, start a bench server on
+# a loopback port with a throwaway data folder, and stop it.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+need_wrk() {
+    command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+}
+
+build_release() {
+    cargo build --release --quiet --bin kraftd --example bench_server
+}
+
+# start_bench_server NAME [VAR=VALUE ...]: starts target/release/examples/bench_server
+# with its own data folder and sets BASE to its URL.
+start_bench_server() {
+    local name=$1
+    shift
+    mkdir -p "$WORK/$name"
+    env KRAFTD_DATA_DIR="$WORK/$name/data" AUDIT_LOG_PATH="$WORK/$name/logs/audit.log" RUST_LOG=warn "$@" \
+        target/release/examples/bench_server >"$WORK/$name/out" 2>"$WORK/$name/err" &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do
+        if grep -q "listening on" "$WORK/$name/out" 2>/dev/null; then break; fi
+        sleep 0.1
+    done
+    BASE="http://$(sed -n 's/^listening on \([^ ]*\).*/\1/p' "$WORK/$name/out")"
+}
+
+stop_bench_server() {
+    kill -INT "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+}
+
+# rps OUTPUT: the Requests/sec figure wrk printed.
+rps() {
+    awk '/Requests\/sec/ { print $2 }' <<<"$1"
+}
+
+# login_token: registers a bench user on $BASE and prints an access token.
+login_token() {
+    local body='{"email":"bench@example.com","password":"Quartz-Lantern-Orbit-42"}'
+    curl -s -o /dev/null -X POST "$BASE/api/v1/auth/register" -H 'Content-Type: application/json' -d "$body"
+    curl -s -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' -d "$body" \
+        | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
