@@ -83,6 +83,14 @@ impl RunningServer {
         format!("http://{}{path}", self.addr)
     }
 
+    /// Tells the server to stop accepting connections, without waiting;
+    /// in-flight requests go on to completion.
+    pub fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
     /// Stops accepting, waits for in-flight requests and flushes the audit log.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {

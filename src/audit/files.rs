@@ -2,14 +2,25 @@
 //! numbers are older, and the file operations that rotation needs.
 
 use std::ffi::OsString;
-use std::fs::{self, File, TryLockError};
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
 /// Returns `path` with `.{number}` appended, for example `logs/audit.log.3`.
 pub(crate) fn backup_path(path: &Path, number: u32) -> PathBuf {
+    with_suffix(path, &format!(".{number}"))
+}
+
+/// Returns the path of the lock file that writers of `path` share, for example
+/// `logs/audit.log.lock`. Rotation never renames it, so that every writer locks the
+/// same file before and after a rotation.
+pub(crate) fn lock_path(path: &Path) -> PathBuf {
+    with_suffix(path, ".lock")
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = OsString::from(path.as_os_str());
-    name.push(format!(".{number}"));
+    name.push(suffix);
     PathBuf::from(name)
 }
 
@@ -59,7 +70,7 @@ pub(crate) fn existing_backups(path: &Path) -> io::Result<Vec<u32>> {
 }
 
 /// Deletes the file at `path`, treating a missing file as success.
-pub(crate) fn remove_if_exists(path: &Path) -> io::Result<()> {
+fn remove_if_exists(path: &Path) -> io::Result<()> {
     match fs::remove_file(path) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
@@ -67,52 +78,66 @@ pub(crate) fn remove_if_exists(path: &Path) -> io::Result<()> {
 }
 
 /// Renames `from` to `to`, treating a missing `from` as success.
-pub(crate) fn rename_if_exists(from: &Path, to: &Path) -> io::Result<()> {
+fn rename_if_exists(from: &Path, to: &Path) -> io::Result<()> {
     match fs::rename(from, to) {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
         other => other,
     }
 }
 
-/// Returns whether `file` is the file currently at `path`.
+/// Renames each `audit.log.N` to `audit.log.N+1` from the oldest down, then `audit.log`
+/// to `audit.log.1`. Backups numbered `backups` or higher are deleted instead of
+/// renamed. With `backups` 0 the current file is deleted. A number missing from the
+/// sequence stays missing after the shift.
+pub(crate) fn shift_backups(path: &Path, backups: u32) -> io::Result<()> {
+    if backups == 0 {
+        return remove_if_exists(path);
+    }
+    // Descending order, so each rename goes to a number that is already free.
+    for number in existing_backups(path)?.into_iter().rev() {
+        let backup = backup_path(path, number);
+        if number >= backups {
+            remove_if_exists(&backup)?;
+        } else {
+            rename_if_exists(&backup, &backup_path(path, number + 1))?;
+        }
+    }
+    rename_if_exists(path, &backup_path(path, 1))
+}
+
+/// Relation between the file at a path and an open file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PathState {
+    /// The path names the open file, whose current length in bytes is `len`.
+    Same { len: u64 },
+    /// The path names another file, for example after another writer rotated the log.
+    Replaced,
+    /// Nothing is at the path, or either file could not be inspected.
+    Missing,
+}
+
+/// Compares the open `file` with the file currently at `path` by device and inode.
 #[cfg(unix)]
-pub(crate) fn is_file_at_path(file: &File, path: &Path) -> bool {
+pub(crate) fn compare_with_path(file: &File, path: &Path) -> PathState {
     use std::os::unix::fs::MetadataExt;
     match (file.metadata(), fs::metadata(path)) {
-        (Ok(open), Ok(at_path)) => open.dev() == at_path.dev() && open.ino() == at_path.ino(),
-        _ => false,
+        (Ok(open), Ok(at_path)) if open.dev() == at_path.dev() && open.ino() == at_path.ino() => {
+            PathState::Same { len: open.len() }
+        }
+        (Ok(_), Ok(_)) => PathState::Replaced,
+        _ => PathState::Missing,
     }
 }
 
-// NOTE: without inode numbers this only checks that some file exists at the path, so
-// a file replaced by another one is not noticed.
+// NOTE: without inode numbers this compares only the lengths, so a file replaced by
+// another one of the same length is not noticed.
 #[cfg(not(unix))]
-pub(crate) fn is_file_at_path(_file: &File, path: &Path) -> bool {
-    path.is_file()
-}
-
-/// Takes an exclusive advisory lock on `file` (flock on Linux), so that a second writer
-/// on the same log fails with `WouldBlock` instead of forking the chain.
-///
-/// Where the filesystem does not support locks, the file is used without one and a
-/// warning is logged.
-pub(crate) fn lock_for_writing(file: &File, path: &Path) -> io::Result<()> {
-    match file.try_lock() {
-        Ok(()) => Ok(()),
-        Err(TryLockError::WouldBlock) => Err(io::Error::new(
-            io::ErrorKind::WouldBlock,
-            format!(
-                "another writer has locked {}, so stop it or use another path",
-                path.display()
-            ),
-        )),
-        Err(TryLockError::Error(error)) => {
-            tracing::warn!(
-                path = %path.display(),
-                %error,
-                "failed to lock the audit log, so a second writer on it would go undetected"
-            );
-            Ok(())
+pub(crate) fn compare_with_path(file: &File, path: &Path) -> PathState {
+    match (file.metadata(), fs::metadata(path)) {
+        (Ok(open), Ok(at_path)) if at_path.is_file() && open.len() == at_path.len() => {
+            PathState::Same { len: open.len() }
         }
+        (Ok(_), Ok(at_path)) if at_path.is_file() => PathState::Replaced,
+        _ => PathState::Missing,
     }
 }

@@ -1,11 +1,10 @@
-//! The open log file and chain state, owned by the writer thread: batch writes,
-//! rotation by size, and recovery after write errors.
+//! The open log file and chain state, owned by the writer thread: batch writes under the
+//! writer lock, rotation by size, and recovery after write errors.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -13,17 +12,9 @@ use tokio::sync::oneshot;
 
 use super::entry::{encode_line, ChainPosition};
 use super::event::AuditEvent;
-use super::files::{
-    backup_path, existing_backups, is_file_at_path, lock_for_writing, parent_dir, remove_if_exists,
-    rename_if_exists,
-};
-use super::tail::{ends_with_partial_line, find_chain_position};
+use super::files::{parent_dir, shift_backups};
+use super::lock::WriterLock;
 use super::writer::{AuditConfig, AuditError};
-
-/// Number of extra attempts, and the pause between them, that opening makes while another
-/// writer has the log file locked.
-const LOCK_RETRIES: u32 = 20;
-const LOCK_RETRY_INTERVAL: Duration = Duration::from_millis(50);
 
 /// Number of consecutive failures between two repeated warnings while the log stays
 /// unavailable. The first failure is always logged as an error.
@@ -45,30 +36,38 @@ struct Segment {
     acks: Vec<oneshot::Sender<Result<(), AuditError>>>,
 }
 
-/// State of the writer thread: the open current file, its size and the chain position.
+/// State of the writer thread: the writer lock, the open current file, its size and the
+/// chain position.
+///
+/// Other writers of the same path, in this process or in others, append and rotate
+/// between two batches of this one. So each batch takes the lock and then brings `file`,
+/// `file_len`, `needs_newline` and `chain` up to date with the disk (the `disk_state`
+/// module) before it decides about rotation and encodes entries.
 pub(crate) struct LogFile {
-    config: AuditConfig,
+    pub(super) config: AuditConfig,
+    lock: WriterLock,
     /// `None` after a write error, until the next attempt reopens the file.
-    file: Option<File>,
-    file_len: u64,
+    pub(super) file: Option<File>,
+    /// Length of `file` as of this writer's last write or check under the lock. Another
+    /// length on disk means that another writer has appended since.
+    pub(super) file_len: u64,
     /// Whether the file ends with a cut-off line, which the next write terminates with
     /// a newline so that a new entry never continues it.
-    needs_newline: bool,
-    /// Position of the last entry written, which the next entry links to.
-    chain: ChainPosition,
+    pub(super) needs_newline: bool,
+    /// Position of the last entry that this or another writer wrote, which the next
+    /// entry links to.
+    pub(super) chain: ChainPosition,
     healthy: Arc<AtomicBool>,
     failed_attempts: u64,
 }
 
 impl LogFile {
-    /// Creates the folder, opens and locks the current file and finds the chain position
-    /// on disk.
-    ///
-    /// While another writer has the file locked, this retries for up to
-    /// `LOCK_RETRIES * LOCK_RETRY_INTERVAL`. That covers a writer thread in this process
-    /// that is still finishing after its last handle was dropped.
+    /// Creates the folder, the lock file and the current file, and finds the chain
+    /// position on disk while holding the writer lock. Waits while another writer holds
+    /// the lock.
     pub fn open(config: AuditConfig, healthy: Arc<AtomicBool>) -> io::Result<Self> {
         let mut log = LogFile {
+            lock: WriterLock::new(&config.path),
             config,
             file: None,
             file_len: 0,
@@ -77,28 +76,30 @@ impl LogFile {
             healthy,
             failed_attempts: 0,
         };
-        let mut retries = 0;
-        loop {
-            match log.reopen() {
-                Err(error)
-                    if error.kind() == io::ErrorKind::WouldBlock && retries < LOCK_RETRIES =>
-                {
-                    retries += 1;
-                    std::thread::sleep(LOCK_RETRY_INTERVAL);
-                }
-                Err(error) => return Err(error),
-                Ok(()) => return Ok(log),
-            }
-        }
+        log.lock.acquire()?;
+        let opened = log.reopen();
+        log.lock.release();
+        opened.map(|()| log)
     }
 
-    /// Writes the entries in order and sends each acknowledgement.
+    /// Writes the entries in order while holding the writer lock and sends each
+    /// acknowledgement.
     ///
-    /// Entries go out in as few writes as rotation allows. A failed write or rotation
-    /// rejects the entries of that write and every later entry of the batch with
+    /// Entries go out in as few writes as rotation allows. A failed lock, write or
+    /// rotation rejects the entries of that write and every later entry of the batch with
     /// [`AuditError::Unavailable`] and leaves the chain at the last entry written.
     pub fn write_batch(&mut self, entries: Vec<PendingEntry>) {
-        if let Err(error) = self.ensure_open() {
+        if let Err(error) = self.lock.acquire() {
+            self.note_failure("lock", &error);
+            reject_all(entries);
+            return;
+        }
+        self.write_batch_locked(entries);
+        self.lock.release();
+    }
+
+    fn write_batch_locked(&mut self, entries: Vec<PendingEntry>) {
+        if let Err(error) = self.sync_with_disk() {
             self.note_failure("open", &error);
             reject_all(entries);
             return;
@@ -132,10 +133,19 @@ impl LogFile {
         self.write_segment(segment, sync);
     }
 
-    /// Reopens the file if it is closed or no longer at its path, and returns whether the
-    /// log can accept writes. A full disk shows only when the next write fails.
+    /// Takes the writer lock, reopens the file if it is closed or no longer at its path,
+    /// and returns whether the log can accept writes. A full disk shows only when the
+    /// next write fails.
     pub fn check_writable(&mut self) -> bool {
-        match self.ensure_open() {
+        let checked = match self.lock.acquire() {
+            Ok(()) => {
+                let synced = self.sync_with_disk();
+                self.lock.release();
+                synced
+            }
+            Err(error) => Err(error),
+        };
+        match checked {
             Ok(()) => {
                 self.note_success();
                 true
@@ -236,10 +246,9 @@ impl LogFile {
         }
     }
 
-    /// Renames each `audit.log.N` to `audit.log.N+1` from the oldest down, then `audit.log`
-    /// to `audit.log.1`, and starts an empty `audit.log`. Backups numbered `backups` or
-    /// higher are deleted instead of renamed. With `backups` 0 the current file is
-    /// deleted. A number missing from the sequence stays missing after the shift.
+    /// Shifts the backups (see `shift_backups`) and starts an empty current file. The
+    /// caller holds the writer lock, so no other writer appends to the old file after
+    /// the rename, and the others reopen the new file before their next batch.
     ///
     /// The file is synced first even when `fsync` is off, because rotation is the point
     /// where it is closed for good.
@@ -249,95 +258,13 @@ impl LogFile {
         }
         let path = self.config.path.clone();
         let backups = self.config.backups;
-
-        if backups == 0 {
-            remove_if_exists(&path)?;
-        } else {
-            // Descending order, so each rename goes to a number that is already free.
-            for number in existing_backups(&path)?.into_iter().rev() {
-                let backup = backup_path(&path, number);
-                if number >= backups {
-                    remove_if_exists(&backup)?;
-                } else {
-                    rename_if_exists(&backup, &backup_path(&path, number + 1))?;
-                }
-            }
-            rename_if_exists(&path, &backup_path(&path, 1))?;
-        }
+        shift_backups(&path, backups)?;
 
         self.open_current_file()?;
         if self.config.fsync {
             File::open(parent_dir(&path))?.sync_all()?;
         }
         tracing::info!(path = %path.display(), backups, "rotated audit log");
-        Ok(())
-    }
-
-    /// Checks that the open file is still the one at the configured path and reopens it
-    /// otherwise, for example after the file or its folder was deleted or moved. Without
-    /// this check, writes to a deleted file would succeed and be lost.
-    fn ensure_open(&mut self) -> io::Result<()> {
-        if let Some(file) = &self.file {
-            if is_file_at_path(file, &self.config.path) {
-                return Ok(());
-            }
-            tracing::warn!(path = %self.config.path.display(), "audit log file was moved or deleted, reopening it");
-            self.file = None;
-        }
-        self.reopen()
-    }
-
-    /// Opens the current file, creating its folder, and reconciles the chain with the
-    /// entries on disk.
-    ///
-    /// The chain moves forward to the last entry on disk when that entry is newer than
-    /// the last one this writer acknowledged, which happens on startup and when a failed
-    /// write could not be rolled back. An older or missing entry on disk means that
-    /// entries were removed. The chain then keeps its position, so that the next entry
-    /// shows the gap to the verifier instead of starting a new chain at seq 1.
-    fn reopen(&mut self) -> io::Result<()> {
-        let path = self.config.path.clone();
-        fs::create_dir_all(parent_dir(&path))?;
-        self.open_current_file()?;
-
-        match find_chain_position(&path)? {
-            Some(position) if position.seq > self.chain.seq => {
-                if self.chain.seq > 0 {
-                    tracing::warn!(
-                        path = %path.display(),
-                        disk_seq = position.seq,
-                        written_seq = self.chain.seq,
-                        "entries of a rejected audit log write remained on disk, and the chain continues after them"
-                    );
-                }
-                self.chain = position;
-            }
-            on_disk => {
-                let disk_seq = on_disk.map_or(0, |position| position.seq);
-                if disk_seq < self.chain.seq {
-                    tracing::warn!(
-                        path = %path.display(),
-                        disk_seq,
-                        written_seq = self.chain.seq,
-                        "audit log on disk ends before the last entry written, so entries were removed outside the writer"
-                    );
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn open_current_file(&mut self) -> io::Result<()> {
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(&self.config.path)?;
-        lock_for_writing(&file, &self.config.path)?;
-        let len = file.metadata()?.len();
-        self.needs_newline = ends_with_partial_line(&mut file, len)?;
-        self.file_len = len;
-        self.file = Some(file);
         Ok(())
     }
 

@@ -11,7 +11,9 @@
 //! exactly.
 //!
 //! [`AuditLog`] writes the log through a single writer thread, and [`verify_chain`]
-//! checks a log offline and reports the first break with its file and line.
+//! checks a log offline and reports the first break with its file and line. Several
+//! processes can write the same log at once: each writer locks `<path>.lock` around each
+//! batch and first continues the chain from the last entry that any writer wrote.
 //!
 //! ```ignore
 //! let log = AuditLog::open(AuditConfig::new("logs/audit.log")).await?;
@@ -24,9 +26,11 @@
 //! log.shutdown().await;
 //! ```
 
+mod disk_state;
 mod entry;
 mod event;
 mod files;
+mod lock;
 mod log_file;
 mod mask;
 mod tail;

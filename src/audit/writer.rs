@@ -20,7 +20,8 @@ const QUEUE_CAPACITY: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditConfig {
     /// Current log file. Backups are this path with `.1` (newest) to `.{backups}`
-    /// (oldest) appended.
+    /// (oldest) appended. Writers also create `<path>.lock`, which they lock around each
+    /// batch and which rotation never renames or deletes.
     pub path: PathBuf,
     /// Size in bytes that a file may reach before the writer rotates it. Lines are never
     /// split, so a single entry larger than this gets a file of its own.
@@ -76,15 +77,19 @@ pub enum AuditError {
 
 /// Cheap, cloneable handle to an audit log.
 ///
-/// One writer thread owns the file. It takes every entry queued at the time, writes
-/// them with one `write_all` per file that the batch reaches, syncs if configured, and
-/// then acknowledges each. The thread does blocking file I/O, so it runs outside the
-/// async runtime.
+/// Each opened log has one writer thread. It takes every entry queued at the time and,
+/// while holding a lock on `<path>.lock`, writes them with one `write_all` per file that
+/// the batch reaches, syncs if configured and acknowledges each. The thread does
+/// blocking file I/O and waits for the lock, so it runs outside the async runtime.
+///
+/// Other writers of the same path, such as an operator command in another process, can
+/// append and rotate between two batches. Each batch therefore first reopens the file
+/// if another writer rotated it and continues the chain from the last entry on disk.
 ///
 /// Entries already acknowledged are on disk, so dropping the last handle loses none of
 /// them. After that drop the thread writes what is still queued in the background and
-/// then releases the file. Call [`AuditLog::shutdown`] before the process exits, or
-/// before opening the same path again, to wait for that and to sync the file.
+/// then closes the file. Call [`AuditLog::shutdown`] before the process exits to wait
+/// for that and to sync the file.
 #[derive(Clone)]
 pub struct AuditLog {
     inner: Inner,
@@ -121,9 +126,10 @@ impl AuditLog {
     /// last complete entry. The cut-off line stays in the file, and `verify_chain`
     /// reports it, because removing it would hide that a write was lost.
     ///
-    /// The writer holds an exclusive advisory lock on the current file. Opening fails
-    /// with [`AuditError::Open`] when another writer, in this process or another, still
-    /// has it locked after about one second of retries.
+    /// Opening takes the writer lock while it reads the file, so it waits while another
+    /// writer, in this process or another, writes a batch. Other writers may stay open on
+    /// the same path. Opening fails with [`AuditError::Open`] when the folder, the lock
+    /// file `<path>.lock` or the log file cannot be created or opened.
     pub async fn open(config: AuditConfig) -> Result<AuditLog, AuditError> {
         let path = config.path.clone();
         let healthy = Arc::new(AtomicBool::new(true));
@@ -204,8 +210,9 @@ impl AuditLog {
     }
 
     /// Checks that the log file is open and still at its path, reopening it if needed,
-    /// for a health endpoint. Returns false when reopening fails or the writer stopped.
-    /// A full disk shows only when the next write fails.
+    /// for a health endpoint. Waits while another writer holds the writer lock. Returns
+    /// false when reopening fails or the writer stopped. A full disk shows only when the
+    /// next write fails.
     pub async fn check_writable(&self) -> bool {
         let Inner::Enabled { sender, .. } = &self.inner else {
             return true;

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use kraftd::config::Config;
 use kraftd::testing::{Edge, RunningServer};
@@ -44,6 +45,76 @@ pub fn unique_email(prefix: &str) -> String {
     format!("{prefix}.{}@example.com", COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
+/// Every password and token the tests sent or received, so each test's
+/// audit log and the captured server logs can be searched for them.
+static SECRETS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+pub fn remember_secret(secret: &str) {
+    SECRETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(secret.to_owned());
+}
+
+fn secrets() -> Vec<String> {
+    SECRETS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+}
+
+/// Server logs of every test in this binary, at debug level.
+static SERVER_LOGS: OnceLock<std::sync::Arc<Mutex<Vec<u8>>>> = OnceLock::new();
+
+#[derive(Clone)]
+struct LogBuffer(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogBuffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_server_logs() {
+    SERVER_LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let writer = LogBuffer(buffer.clone());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=info,hyper=info,h2=info,reqwest=info"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .try_init();
+        buffer
+    });
+}
+
+pub fn server_logs() -> String {
+    let buffer = SERVER_LOGS.get().expect("logs captured");
+    String::from_utf8_lossy(&buffer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())).into_owned()
+}
+
+/// Panics when any remembered password or token appears in `text`.
+pub fn assert_no_secrets(text: &str, what: &str) {
+    for secret in secrets() {
+        assert!(!text.contains(&secret), "{what} contains a password or token the tests used");
+    }
+}
+
+impl Drop for TestApp {
+    /// Each test's audit log is searched for every password and token the
+    /// suite used before its folder is deleted.
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let logs = self.dir.path().join("logs");
+        let Ok(entries) = std::fs::read_dir(&logs) else { return };
+        for entry in entries.flatten() {
+            if let Ok(text) = std::fs::read_to_string(entry.path()) {
+                assert_no_secrets(&text, &entry.path().display().to_string());
+            }
+        }
+    }
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
@@ -51,6 +122,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server whose data and audit log live in a fresh temporary
 /// folder; `overrides` set or replace configuration variables.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    capture_server_logs();
     let dir = tempfile::tempdir().expect("create temp dir");
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("KRAFTD_DATA_DIR".into(), dir.path().join("data").display().to_string());
@@ -93,10 +165,12 @@ impl TestApp {
     }
 
     pub async fn register(&self, email: &str, password: &str) -> Response {
+        remember_secret(password);
         self.post_json("/auth/register", &json!({ "email": email, "password": password })).await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
+        remember_secret(password);
         self.post_json("/auth/login", &json!({ "email": email, "password": password })).await
     }
 
@@ -104,10 +178,13 @@ impl TestApp {
         let response = self.login(email, password).await;
         assert_eq!(response.status(), StatusCode::OK, "login of {email}");
         let body: Value = response.json().await.expect("login body");
-        Tokens {
+        let tokens = Tokens {
             access: body["access_token"].as_str().expect("access token").to_owned(),
             refresh: body["refresh_token"].as_str().expect("refresh token").to_owned(),
-        }
+        };
+        remember_secret(&tokens.access);
+        remember_secret(&tokens.refresh);
+        tokens
     }
 
     /// Registers a fresh account and logs it in.

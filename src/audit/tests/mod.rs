@@ -1,6 +1,7 @@
 //! Tests of the audit log. They write only inside temporary folders that they create.
 
 mod mask_tests;
+mod multi_writer_tests;
 mod verify_tests;
 mod writer_tests;
 

@@ -399,26 +399,6 @@ async fn open_fails_when_parent_is_file() {
 }
 
 #[tokio::test]
-async fn second_writer_is_rejected() {
-    let dir = tempfile::tempdir().expect("create temp dir");
-    let config = test_config(dir.path(), 1024, 1);
-    let first = AuditLog::open(config.clone())
-        .await
-        .expect("open audit log");
-
-    let result = AuditLog::open(config.clone()).await;
-    assert!(
-        matches!(result, Err(AuditError::Open { .. })),
-        "got {result:?}"
-    );
-
-    first.shutdown().await;
-    let second = AuditLog::open(config).await.expect("open after shutdown");
-    second.record(sample_event(0)).await.expect("record entry");
-    second.shutdown().await;
-}
-
-#[tokio::test]
 async fn shutdown_closes_log() {
     let dir = tempfile::tempdir().expect("create temp dir");
     let log = AuditLog::open(test_config(dir.path(), 1024, 1))
