@@ -22,9 +22,10 @@ async fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            tracing::error!(error = %format!("{err:#}"), "kraftd failed");
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            // 1 is kept for "ran, and found a problem" (a failed check, an
+            // overdue secret, a broken chain); 2 means the command could not run.
+            ExitCode::from(2)
         }
     }
 }

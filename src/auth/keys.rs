@@ -100,6 +100,9 @@ impl KeySet {
 struct FileStamp {
     modified: SystemTime,
     len: u64,
+    /// Rotation replaces the file by rename, so a new inode is the surest
+    /// sign of change even when the clock's granularity hides the mtime.
+    inode: u64,
 }
 
 enum Source {
@@ -211,9 +214,14 @@ pub fn generate_key(now: OffsetDateTime) -> anyhow::Result<StoredKey> {
 
 fn file_stamp(path: &Path) -> std::io::Result<FileStamp> {
     let metadata = fs::metadata(path)?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&metadata);
+    #[cfg(not(unix))]
+    let inode = 0;
     Ok(FileStamp {
         modified: metadata.modified()?,
         len: metadata.len(),
+        inode,
     })
 }
 

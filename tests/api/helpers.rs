@@ -124,18 +124,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     capture_server_logs();
     let dir = tempfile::tempdir().expect("create temp dir");
-    let mut vars: HashMap<String, String> = HashMap::new();
-    vars.insert("KRAFTD_DATA_DIR".into(), dir.path().join("data").display().to_string());
-    vars.insert("AUDIT_LOG_PATH".into(), dir.path().join("logs/audit.log").display().to_string());
-    vars.insert("ALLOWED_ORIGINS".into(), "http://localhost:3000,https://app.example.com".into());
-    // Tests share one client address, so the per-address limit is raised
-    // out of the way except where a test sets its own.
-    vars.insert("LOGIN_MAX_FAILURES".into(), "50".into());
-    for (name, value) in overrides {
-        vars.insert((*name).into(), (*value).into());
-    }
-    let config = Config::from_vars(&vars).expect("valid test configuration");
-    let server = RunningServer::start(config, Edge::On).await.expect("server starts");
+    let server = start_server(dir.path(), overrides).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -143,7 +132,44 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     TestApp { server, client, dir }
 }
 
+/// The variables a test server gets in `dir`, before overrides.
+pub fn test_vars(dir: &Path, overrides: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("KRAFTD_DATA_DIR".into(), dir.join("data").display().to_string());
+    vars.insert("AUDIT_LOG_PATH".into(), dir.join("logs/audit.log").display().to_string());
+    vars.insert("ALLOWED_ORIGINS".into(), "http://localhost:3000,https://app.example.com".into());
+    // Tests share one client address, so the per-address limit is raised
+    // out of the way except where a test sets its own.
+    vars.insert("LOGIN_MAX_FAILURES".into(), "50".into());
+    for (name, value) in overrides {
+        vars.insert((*name).into(), (*value).into());
+    }
+    vars
+}
+
+async fn start_server(dir: &Path, overrides: &[(&str, &str)]) -> RunningServer {
+    let config = Config::from_vars(&test_vars(dir, overrides)).expect("valid test configuration");
+    RunningServer::start(config, Edge::On).await.expect("server starts")
+}
+
 impl TestApp {
+    /// Replaces the server with a new one on the same data folder and audit
+    /// log, started with `overrides`; the old one finishes in-flight work.
+    pub async fn restart(&mut self, overrides: &[(&str, &str)]) {
+        self.server.begin_shutdown();
+        self.server.state.audit.shutdown().await;
+        self.server = start_server(self.dir.path(), overrides).await;
+    }
+
+    /// A `kraftd` command with this server's data folder and audit log.
+    pub fn command(&self) -> std::process::Command {
+        let mut command = crate::cli::kraftd();
+        for (name, value) in test_vars(self.dir.path(), &[]) {
+            command.env(name, value);
+        }
+        command
+    }
+
     pub fn url(&self, path: &str) -> String {
         self.server.url(&format!("/api/v1{path}"))
     }

@@ -8,5 +8,8 @@ mod audit;
 mod cli;
 mod documents;
 mod edge;
+mod keys;
+mod secrets;
+mod throttle;
 mod tokens;
 mod workflows;
