@@ -1,35 +1,36 @@
 #!/usr/bin/env bash
 # Authenticated GET /api/v1/documents/{id} requests per second with
 # auditing on and off, in one run on the same build. Each such request
-# writes a DOCUMENT_ACCESS entry when auditing is on.
-# Usage: bench/audit_overhead.sh [SECONDS] [CONNECTIONS]
+# writes a DOCUMENT_ACCESS entry when auditing is on. Rounds alternate
+# which configuration goes first.
+# Usage: bench/audit_overhead.sh [ROUNDS] [SECONDS] [CONNECTIONS]
 source "$(dirname "$0")/common.sh"
-SECONDS_PER_RUN=${1:-10}
-CONNECTIONS=${2:-32}
+ROUNDS=${1:-5}
+SECONDS_PER_RUN=${2:-5}
+CONNECTIONS=${3:-32}
 need_wrk
 build_release
 
-declare -A RESULT
-for round in 1 2; do
-    for audit in on off; do
-        start_bench_server "audit-$audit-$round" BENCH_AUDIT=$audit
-        token=$(login_token)
-        doc=$(curl -s -X POST "$BASE/api/v1/docs/upload" -H "Authorization: Bearer $token" \
-            -F file=@../shared/samples/accepted/rfq-2026-014.pdf | sed -E 's/.*"document_id":"([^"]+)".*/\1/')
-        url="$BASE/api/v1/documents/$doc"
-        wrk -t1 -c"$CONNECTIONS" -d2s -H "Authorization: Bearer $token" "$url" >/dev/null
-        out=$(wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token" "$url")
-        RESULT[$audit-$round]=$(rps "$out")
-        if [ "$audit" = on ]; then
-            entries=$(cat "$WORK/audit-on-$round"/logs/audit.log* | wc -l)
-            echo "round $round: audit log holds $entries entries after the run"
-        fi
-        stop_bench_server
-    done
-done
-for round in 1 2; do
-    on=${RESULT[on-$round]}
-    off=${RESULT[off-$round]}
-    cost=$(awk -v on="$on" -v off="$off" 'BEGIN { printf "%.1f", (off - on) / off * 100 }')
-    echo "round $round: audit on ${on} req/s, audit off ${off} req/s, cost ${cost}%"
-done
+measure() {
+    start_bench_server "audit-$1-$2" BENCH_AUDIT="$1"
+    local token doc url
+    token=$(login_token)
+    doc=$(curl -s -X POST "$BASE/api/v1/docs/upload" -H "Authorization: Bearer $token" \
+        -F file=@../shared/samples/accepted/rfq-2026-014.pdf | sed -E 's/.*"document_id":"([^"]+)".*/\1/')
+    url="$BASE/api/v1/documents/$doc"
+    $LOAD_CPU wrk -t1 -c"$CONNECTIONS" -d1s -H "Authorization: Bearer $token" "$url" >/dev/null
+    rps "$($LOAD_CPU wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token" "$url")"
+    stop_bench_server
+    if [ "$1" = on ]; then
+        echo "round $2: audit log holds $(cat "$WORK/audit-on-$2"/logs/audit.log* | wc -l) entries" >&2
+    fi
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+    if [ $((round % 2)) -eq 1 ]; then
+        on=$(measure on "$round"); off=$(measure off "$round")
+    else
+        off=$(measure off "$round"); on=$(measure on "$round")
+    fi
+    echo "$on $off"
+done | compare "audit on" "audit off"

@@ -6,6 +6,16 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 WORK=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
+# With two or more cores, the server runs on core 0 and the load generator
+# on core 1, so neither steals the other's time slices and rounds vary less.
+if command -v taskset >/dev/null 2>&1 && [ "$(nproc)" -ge 2 ]; then
+    SERVER_CPU="taskset -c 0"
+    LOAD_CPU="taskset -c 1"
+else
+    SERVER_CPU=""
+    LOAD_CPU=""
+fi
+
 need_wrk() {
     command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 }
@@ -21,7 +31,7 @@ start_bench_server() {
     shift
     mkdir -p "$WORK/$name"
     env KRAFTD_DATA_DIR="$WORK/$name/data" AUDIT_LOG_PATH="$WORK/$name/logs/audit.log" RUST_LOG=warn "$@" \
-        target/release/examples/bench_server >"$WORK/$name/out" 2>"$WORK/$name/err" &
+        $SERVER_CPU target/release/examples/bench_server >"$WORK/$name/out" 2>"$WORK/$name/err" &
     SERVER_PID=$!
     for _ in $(seq 1 100); do
         if grep -q "listening on" "$WORK/$name/out" 2>/dev/null; then break; fi
@@ -46,4 +56,17 @@ login_token() {
     curl -s -o /dev/null -X POST "$BASE/api/v1/auth/register" -H 'Content-Type: application/json' -d "$body"
     curl -s -X POST "$BASE/api/v1/auth/login" -H 'Content-Type: application/json' -d "$body" \
         | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+
+# compare NAME_ON NAME_OFF: reads "on off" pairs of figures from stdin, one
+# pair per round, and prints every round and the medians with the cost of
+# the "on" configuration relative to "off".
+compare() {
+    awk -v on_name="$1" -v off_name="$2" '
+        { on[NR] = $1; off[NR] = $2; printf "round %d: %s %.0f req/s, %s %.0f req/s, cost %.1f%%\n", NR, on_name, $1, off_name, $2, ($2 - $1) / $2 * 100 }
+        function median(values, count,    i, j, swap) {
+            for (i = 1; i <= count; i++) for (j = i + 1; j <= count; j++) if (values[j] < values[i]) { swap = values[i]; values[i] = values[j]; values[j] = swap }
+            return count % 2 ? values[(count + 1) / 2] : (values[count / 2] + values[count / 2 + 1]) / 2
+        }
+        END { m_on = median(on, NR); m_off = median(off, NR); printf "median: %s %.0f req/s, %s %.0f req/s, cost %.1f%%\n", on_name, m_on, off_name, m_off, (m_off - m_on) / m_off * 100 }'
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use ipnet::IpNet;
 
-/// Shortest HS256 secret accepted, in bytes (256 bits, the HMAC-SHA256 block
-/// of security that RFC 7518 section 3.2 asks for).
+/// Minimum HS256 secret length in bytes: 256 bits, the output size of
+/// SHA-256, so the key is no weaker than the MAC.
 const MIN_JWT_SECRET_BYTES: usize = 32;
 
 /// A configuration value that was missing its floor or could not be parsed.
@@ -96,15 +96,15 @@ pub struct Config {
     pub login_window: Duration,
     /// Value of the `X-XSS-Protection` header (`X_XSS_PROTECTION`).
     pub xss_protection: String,
-    /// Longest time a client may take to send its request headers (`HEADER_READ_TIMEOUT_SECONDS`).
+    /// Maximum time a client may take to send its request headers (`HEADER_READ_TIMEOUT_SECONDS`).
     pub header_read_timeout: Duration,
-    /// Longest time a request may take outside uploads, body included (`REQUEST_TIMEOUT_SECONDS`).
+    /// Maximum time a request may take outside uploads, body included (`REQUEST_TIMEOUT_SECONDS`).
     pub request_timeout: Duration,
-    /// Longest time an upload request may take, so a 50 MiB file on a slow link still finishes (`UPLOAD_TIMEOUT_SECONDS`).
+    /// Maximum time an upload request may take, so a 50 MiB file on a slow link still finishes (`UPLOAD_TIMEOUT_SECONDS`).
     pub upload_timeout: Duration,
     /// Time between passes that delete expired revocation records (`PRUNE_INTERVAL_SECONDS`).
     pub prune_interval: Duration,
-    /// Longest time in-flight requests get to finish after a shutdown signal (`SHUTDOWN_GRACE_SECONDS`).
+    /// Maximum time in-flight requests get to finish after a shutdown signal (`SHUTDOWN_GRACE_SECONDS`).
     pub shutdown_grace: Duration,
 }
 

@@ -1,7 +1,7 @@
 //! kraftd: a document-intake API server for procurement teams.
 //!
 //! `app` builds the application from a [`config::Config`]; `server` runs
-//! it; `http` holds the routes, `edge` the layers every response passes,
+//! it; `http` contains the routes, `edge` the layers every response passes,
 //! `auth` passwords and tokens, `documents` upload handling and storage,
 //! `store` the database, and `audit` the tamper-evident audit log.
 

@@ -117,7 +117,7 @@ pub fn secrets_command(action: SecretsAction) -> anyhow::Result<ExitCode> {
     Ok(if report.any_overdue() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// The active signing key as a report row. An HS256 secret lives outside
+/// Builds the report row of the active signing key. An HS256 secret lives outside
 /// kraftd, so its age is unknown unless the manifest declares it.
 fn signing_key_rows(config: &Config) -> anyhow::Result<Vec<SigningKeySecret>> {
     if config.jwt_secret.is_some() {

@@ -24,7 +24,7 @@ use crate::config::{Config, Secret};
 
 const KEYRING_FILE: &str = "keyring.json";
 
-/// Where a key stands in its life.
+/// Life-cycle state of a signing key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyState {
@@ -68,7 +68,7 @@ pub struct LoadedKey {
 }
 
 impl LoadedKey {
-    /// Whether a token carrying this key's `kid` may be accepted at `now`.
+    /// Returns whether a token carrying this key's `kid` may be accepted at `now`.
     pub fn may_verify(&self, now: OffsetDateTime) -> bool {
         match self.state {
             KeyState::Active => true,
@@ -118,7 +118,7 @@ pub struct KeyRing {
 }
 
 impl KeyRing {
-    /// Loads the key ring the configuration asks for, creating the Ed25519
+    /// Loads the key ring the configuration selects, creating the Ed25519
     /// ring with one active key on first start.
     pub fn open(config: &Config) -> anyhow::Result<Self> {
         if let Some(secret) = &config.jwt_secret {
@@ -146,7 +146,7 @@ impl KeyRing {
         })
     }
 
-    /// The keys in force, reloaded first when the key ring file changed.
+    /// Returns the keys in force, reloading them first when the key ring file changed.
     /// A file that cannot be read keeps the last good set in force and is
     /// logged, so a half-written edit never locks every user out.
     pub fn keys(&self) -> Arc<KeySet> {
@@ -174,7 +174,7 @@ impl KeyRing {
         }
     }
 
-    /// Whether keys come from the Ed25519 ring file (and can be rotated by kraftd).
+    /// Returns whether keys come from the Ed25519 ring file, which kraftd can rotate.
     pub fn is_managed(&self) -> bool {
         matches!(self.source.as_ref(), Source::File { .. })
     }

@@ -4,10 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderName, HeaderValue, Method};
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 /// The allowlist as header values, compared byte for byte with `Origin`.
@@ -19,14 +16,18 @@ impl AllowedOrigins {
         Self(Arc::new(origins.iter().filter_map(|origin| HeaderValue::from_str(origin).ok()).collect()))
     }
 
+    /// Returns whether `origin` is on the list, compared byte for byte.
     pub fn contains(&self, origin: &HeaderValue) -> bool {
         self.0.iter().any(|allowed| allowed == origin)
     }
 }
 
 pub fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
+    // A predicate over the shared list, because a list origin would be
+    // copied with the layer on every request.
+    let allowed = origins.clone();
     CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins.0.iter().cloned()))
+        .allow_origin(AllowOrigin::predicate(move |origin, _| allowed.contains(origin)))
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
@@ -34,23 +35,20 @@ pub fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
         .max_age(Duration::from_secs(3600))
 }
 
-/// Removes every `Access-Control-*` header from responses to origins that
-/// are not allowed. tower-http sends the method, header, credential and
+/// Removes every `Access-Control-*` header from a response to an origin
+/// that is not allowed. tower-http sends the method, header, credential and
 /// max-age headers to any origin and only withholds `Allow-Origin`; the
 /// contract here is stricter: an unlisted origin learns nothing.
-pub async fn strip_unlisted_origin(State(origins): State<AllowedOrigins>, request: Request, next: Next) -> Response {
-    let allowed = request.headers().get(header::ORIGIN).is_some_and(|origin| origins.contains(origin));
-    let mut response = next.run(request).await;
-    if !allowed {
-        let names: Vec<HeaderName> = response
-            .headers()
-            .keys()
-            .filter(|name| name.as_str().starts_with("access-control-"))
-            .cloned()
-            .collect();
-        for name in names {
-            response.headers_mut().remove(name);
-        }
+pub fn strip_unless_allowed(allowed: bool, headers: &mut HeaderMap) {
+    if allowed {
+        return;
     }
-    response
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| name.as_str().starts_with("access-control-"))
+        .cloned()
+        .collect();
+    for name in names {
+        headers.remove(name);
+    }
 }

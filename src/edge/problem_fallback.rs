@@ -7,12 +7,14 @@ use axum::response::Response;
 
 use crate::error::{problem_response, PROBLEM_JSON};
 
-pub async fn problem_fallback(response: Response) -> Response {
+/// Returns the response unchanged unless it is an error without a
+/// problem+json body, which it replaces by one for the same status.
+pub fn convert(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    // Our handlers answer errors with problem+json already, and the health
+    // Our handlers return errors as problem+json already, and the health
     // check's 503 is a JSON report the contract defines; both pass as they are.
     let is_ours = response.headers().get(header::CONTENT_TYPE).is_some_and(|value| {
         let bytes = value.as_bytes();

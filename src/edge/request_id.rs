@@ -1,17 +1,13 @@
-//! Gives every request an id and a client address, opens the request's
-//! tracing span with them, and echoes the id in `X-Request-Id`.
+//! Gives every request an id and a client address, and builds the
+//! request's tracing span with them; the id is echoed in `X-Request-Id`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
-use axum::response::Response;
-use tracing::Instrument;
+use ipnet::IpNet;
 
 use super::client_ip::client_ip;
-use crate::state::AppState;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -30,29 +26,30 @@ fn is_sane_request_id(value: &str) -> bool {
         && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
-pub async fn request_id(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = request
+/// Assigns the request its id and client address, stores them as a
+/// [`RequestMeta`] extension and in the `X-Request-Id` request header, and
+/// returns the header value to echo plus the request's span.
+pub fn assign(request: &mut Request, trusted: &[IpNet]) -> (HeaderValue, tracing::Span) {
+    let caller_id = request
         .headers()
         .get(&X_REQUEST_ID)
         .and_then(|value| value.to_str().ok())
-        .filter(|value| is_sane_request_id(value))
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        .filter(|value| is_sane_request_id(value));
+    let (request_id, header_value) = match caller_id {
+        Some(id) => (id.to_owned(), request.headers()[&X_REQUEST_ID].clone()),
+        None => {
+            let id = uuid::Uuid::new_v4().to_string();
+            let value = HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("invalid"));
+            (id, value)
+        }
+    };
 
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let client = client_ip(peer, request.headers(), &state.config.trusted_proxies);
-
-    let header_value = HeaderValue::from_str(&request_id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    request.headers_mut().insert(X_REQUEST_ID.clone(), header_value.clone());
-    request.extensions_mut().insert(RequestMeta {
-        request_id: request_id.clone(),
-        client_ip: client,
-    });
+    let client = client_ip(peer, request.headers(), trusted);
 
     let span = tracing::info_span!(
         "request",
@@ -63,13 +60,12 @@ pub async fn request_id(State(state): State<AppState>, mut request: Request, nex
         status = tracing::field::Empty,
         latency_ms = tracing::field::Empty,
     );
-    let mut response = next.run(request).instrument(span.clone()).await;
-    response.headers_mut().insert(X_REQUEST_ID.clone(), header_value);
-
-    span.record("status", response.status().as_u16());
-    span.record("latency_ms", started.elapsed().as_millis() as u64);
-    span.in_scope(|| tracing::debug!("request finished"));
-    response
+    request.headers_mut().insert(X_REQUEST_ID.clone(), header_value.clone());
+    request.extensions_mut().insert(RequestMeta {
+        request_id,
+        client_ip: client,
+    });
+    (header_value, span)
 }
 
 #[cfg(test)]

@@ -1,15 +1,11 @@
 //! Security headers added to every response, whatever produced it, and the
 //! removal of headers that advertise the server software.
 
-use std::sync::Arc;
-
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
-use axum::response::Response;
 
 /// Builds the fixed set once at start-up; `xss_protection` is the only
 /// configurable value.
-pub fn security_headers(xss_protection: &str) -> Arc<HeaderMap> {
+pub fn security_headers(xss_protection: &str) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let mut set = |name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
@@ -26,15 +22,15 @@ pub fn security_headers(xss_protection: &str) -> Arc<HeaderMap> {
         header::X_XSS_PROTECTION,
         HeaderValue::from_str(xss_protection).unwrap_or(HeaderValue::from_static("0")),
     );
-    Arc::new(headers)
+    headers
 }
 
-pub async fn add_security_headers(State(headers): State<Arc<HeaderMap>>, mut response: Response) -> Response {
-    let target = response.headers_mut();
-    for (name, value) in headers.iter() {
+/// Sets every security header on `target`, replacing any value a handler set.
+pub fn apply(security: &HeaderMap, target: &mut HeaderMap) {
+    target.reserve(security.len());
+    for (name, value) in security {
         target.insert(name.clone(), value.clone());
     }
     target.remove(header::SERVER);
     target.remove("x-powered-by");
-    response
 }

@@ -1,5 +1,5 @@
 //! Document routes: upload, list, metadata, download and delete. A document
-//! of another user answers exactly as a missing one.
+//! of another user gets exactly the response of a missing one.
 
 use axum::body::Body;
 use axum::extract::{Multipart, Path, Query, State};
@@ -116,7 +116,7 @@ async fn upload(State(state): State<AppState>, user: AuthUser, headers: HeaderMa
         .resource("document", &record.id)
         .details(json!({ "size_bytes": record.size_bytes, "sha256": record.sha256, "content_type": record.content_type }));
     if let Err(err) = state.audit(event).await {
-        // An upload nobody can trace must not stay: undo row and file.
+        // An upload without its audit entry must not stay, so the row and the file go.
         if let Err(cleanup) = state.store.delete_document(&user.user_id, &record.id).await {
             tracing::error!(error = %cleanup, document_id = %id, "cannot remove document row after failed audit write");
         }

@@ -181,7 +181,7 @@ impl FromRequestParts<AppState> for AuthUser {
 }
 
 /// Verifies an access token and its revocation state. The outer error is a
-/// server failure; the inner one says why the token was refused.
+/// server failure, and the inner one gives the reason the token was rejected.
 pub async fn check_access_token(state: &AppState, token: &str) -> Result<Result<(Claims, String), TokenError>, ApiError> {
     let claims = match state.tokens.verify(token, TokenType::Access, OffsetDateTime::now_utc()) {
         Ok(claims) => claims,

@@ -46,7 +46,7 @@ pub struct UserRecord {
     pub tokens_valid_after: i64,
 }
 
-/// What the database says about a presented token's user, login and id.
+/// Revocation state of a presented token's user, login and id.
 #[derive(Debug, Clone)]
 pub struct TokenState {
     pub email: String,
@@ -109,7 +109,7 @@ pub struct Page<T> {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Checks that the database answers.
+    /// Checks that the database responds.
     async fn ping(&self) -> StoreResult<()>;
 
     async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
@@ -142,8 +142,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_document(&self, document: &DocumentRecord) -> StoreResult<()>;
     async fn document(&self, owner_id: &str, id: &str) -> StoreResult<Option<DocumentRecord>>;
-    /// Whether a document with this id exists for any owner; used only to
-    /// tell an audit entry of cross-account probing from a plain miss.
+    /// Returns whether a document with this id exists for any owner. Used
+    /// only to tell an audit entry of cross-account probing from a plain miss.
     async fn document_exists(&self, id: &str) -> StoreResult<bool>;
     async fn list_documents(&self, owner_id: &str, limit: u32, offset: u64) -> StoreResult<Page<DocumentRecord>>;
     async fn delete_document(&self, owner_id: &str, id: &str) -> StoreResult<bool>;

@@ -39,7 +39,7 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
-    /// The pool, for tests that inspect rows directly.
+    /// Returns the connection pool, for tests that inspect rows directly.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

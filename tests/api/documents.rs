@@ -285,3 +285,78 @@ async fn delete_removes_bytes() {
     let again = app.get_auth(&format!("/documents/{id}"), &user.tokens.access).await;
     assert_problem(again, StatusCode::NOT_FOUND, "not_found").await;
 }
+
+#[tokio::test]
+async fn declared_oversize_rejected_before_reading() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/docs/upload HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: {}\r\n\r\n--xyz\r\n",
+        user.tokens.access,
+        60 * MIB
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer)).await.unwrap().unwrap();
+        if read == 0 {
+            break;
+        }
+        response.extend_from_slice(&buffer[..read]);
+        if response.windows(4).any(|window| window == b"\r\n\r\n") && response.ends_with(b"}") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&response);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("File too large. Max size: 50 MB"), "{text}");
+    assert!(app.stored_files().is_empty());
+}
+
+#[tokio::test]
+async fn aborted_upload_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let mut stream = tokio::net::TcpStream::connect(app.server.addr).await.unwrap();
+    let part_head = "--xyz\r\nContent-Disposition: form-data; name=\"file\"; filename=\"half.pdf\"\r\n\r\n%PDF-1.4\n";
+    let head = format!(
+        "POST /api/v1/docs/upload HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: {}\r\n\r\n{part_head}",
+        user.tokens.access,
+        4 * MIB
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'x'; MIB]).await.unwrap();
+    stream.flush().await.unwrap();
+
+    // The partial file exists while the client is still sending.
+    let mut seen_partial = false;
+    for _ in 0..50 {
+        if !app.stored_files().is_empty() {
+            seen_partial = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(seen_partial, "upload never reached the temporary folder");
+    drop(stream);
+
+    let mut left = app.stored_files();
+    for _ in 0..100 {
+        left = app.stored_files();
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(left.is_empty(), "aborted upload left {left:?}");
+    let list = app.get_auth("/documents", &user.tokens.access).await;
+    assert_eq!(list.headers()["x-total-count"], "0");
+}

@@ -276,7 +276,7 @@ impl TestApp {
         let mut files = Vec::new();
         for folder in ["documents", "tmp"] {
             if let Ok(entries) = std::fs::read_dir(self.data_dir().join(folder)) {
-                files.extend(entries.flatten().map(|entry| entry.path()));
+                files.extend(entries.flatten().map(|entry| entry.path()).filter(|path| !path.ends_with(".health-probe")));
             }
         }
         files
