@@ -22,7 +22,8 @@ measure() {
     rps "$($LOAD_CPU wrk -t1 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" -H "Authorization: Bearer $token" "$url")"
     stop_bench_server
     if [ "$1" = on ]; then
-        echo "round $2: audit log holds $(cat "$WORK/audit-on-$2"/logs/audit.log* | wc -l) entries" >&2
+        local log="$WORK/audit-on-$2/logs/audit.log"
+        echo "round $2: $(cat "$log"* | wc -l) entries; $(target/release/kraftd audit verify "$log")" >&2
     fi
 }
 
