@@ -33,8 +33,7 @@ use crate::store::SqliteStore;
 /// Opens the database, storage, key ring and audit log the configuration
 /// names, creating what is missing.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("cannot create data folder {}", config.data_dir.display()))?;
+    create_private_dir(&config.data_dir)?;
     let store = SqliteStore::connect(&config.database_url)
         .await
         .with_context(|| "cannot open the database named by DATABASE_URL")?;
@@ -60,6 +59,25 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         started: Instant::now(),
         config: Arc::new(config),
     })
+}
+
+/// Creates the data folder readable by the server's user only, since it
+/// contains every stored document and the signing keys. An existing folder
+/// keeps the permissions the operator gave it.
+fn create_private_dir(path: &std::path::Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(path)
+        .with_context(|| format!("cannot create data folder {} (KRAFTD_DATA_DIR)", path.display()))
 }
 
 /// The API routes without the edge, each group with its own body limit

@@ -128,7 +128,7 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {
 impl RequestMeta {
     /// Starts an audit entry carrying this request's id and client address.
     pub fn event(&self, event_type: &'static str, status: AuditStatus) -> AuditEvent {
-        AuditEvent::new(event_type, status).request(&self.request_id, &self.client_ip.to_string())
+        AuditEvent::new(event_type, status).request(&self.request_id, self.client_ip.to_string())
     }
 }
 

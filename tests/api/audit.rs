@@ -218,7 +218,7 @@ fn audit_files(path: &Path) -> Vec<PathBuf> {
             Some((index, entry.path()))
         })
         .collect();
-    rotated.sort_by(|a, b| b.0.cmp(&a.0));
+    rotated.sort_by_key(|(index, _)| std::cmp::Reverse(*index));
     let mut files: Vec<PathBuf> = rotated.into_iter().map(|(_, path)| path).collect();
     files.push(path.to_owned());
     files

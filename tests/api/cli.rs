@@ -111,3 +111,13 @@ async fn unsafe_configuration_refused_at_start() {
         assert!(!text.contains("too-short"), "secret echoed: {text}");
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_folder_private_on_creation() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let app = crate::helpers::spawn_app().await;
+    let mode = std::fs::metadata(app.data_dir()).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+}
