@@ -80,7 +80,7 @@ fn create_private_dir(path: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create data folder {} (KRAFTD_DATA_DIR)", path.display()))
 }
 
-/// The API routes without the edge, each group with its own body limit
+/// Builds the API routes without the edge, each group with its own body limit
 /// and timeout: uploads may be large and slow, everything else may not.
 fn api_routes(config: &Config) -> Router<AppState> {
     let limited = Router::new()
@@ -96,8 +96,8 @@ fn api_routes(config: &Config) -> Router<AppState> {
     // The multipart reader enforces this cap on the whole body, parts and
     // boundaries included, and the handler enforces the file part's own
     // limit while streaming. tower-http's limit layer is left off this
-    // route because its 413 would come before the handler could say which
-    // limit was hit.
+    // route because its 413 would come before the handler could report
+    // which limit was hit.
     let uploads = documents::upload_router()
         .layer(DefaultBodyLimit::max(upload_limit))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, config.upload_timeout));
@@ -130,7 +130,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
 
 /// The whole application: routes plus the edge. Layers wrap inside out, so
 /// the last one added runs first on a request and last on its response:
-/// the edge middleware sees every request first and every response last,
+/// the edge middleware handles every request first and every response last,
 /// including CORS preflights, body-limit rejections and caught panics.
 pub fn router(state: AppState) -> Router {
     let routes = Router::new().nest("/api/v1", api_routes(&state.config));
@@ -141,8 +141,9 @@ pub fn router(state: AppState) -> Router {
 /// then the edge middleware outermost (see [`crate::edge::edge`]).
 ///
 /// The layers wrap the finished router once, not each route through
-/// `Router::layer`, which would box and clone the whole stack again inside
-/// every route on every request; measured, that doubled the edge's cost.
+/// `Router::layer`. Applied per route, the whole stack is boxed and cloned
+/// again inside every route on every request, which doubled the measured
+/// cost of the edge.
 fn with_edge(routes: Router<AppState>, state: AppState) -> Router {
     let origins = AllowedOrigins::new(&state.config.allowed_origins);
     let config = Arc::new(EdgeConfig {
@@ -163,8 +164,8 @@ fn with_edge(routes: Router<AppState>, state: AppState) -> Router {
     Router::new().fallback_service(service)
 }
 
-/// The routes with none of the edge layers, for measuring what the edge
-/// costs. Never served by `kraftd serve`.
+/// Builds the routes with none of the edge layers, to measure what the
+/// edge costs. `kraftd serve` never uses it.
 pub fn router_without_edge(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api_routes(&state.config))

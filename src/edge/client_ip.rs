@@ -13,8 +13,8 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr
         return peer;
     }
     // Each proxy appends the address it received from, so reading from the
-    // right and skipping our own proxies finds the first untrusted hop;
-    // entries left of it could have been written by the client.
+    // right and skipping our own proxies finds the first untrusted hop.
+    // Entries left of it could have been written by the client.
     let mut client = peer;
     for value in headers.get_all("x-forwarded-for") .iter().rev() {
         let Ok(text) = value.to_str() else { return client };

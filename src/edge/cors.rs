@@ -37,8 +37,8 @@ pub fn cors_layer(origins: &AllowedOrigins) -> CorsLayer {
 
 /// Removes every `Access-Control-*` header from a response to an origin
 /// that is not allowed. tower-http sends the method, header, credential and
-/// max-age headers to any origin and only withholds `Allow-Origin`; the
-/// contract here is stricter: an unlisted origin learns nothing.
+/// max-age headers to any origin and only withholds `Allow-Origin`. The
+/// contract here is stricter, because an unlisted origin must learn nothing.
 pub fn strip_unless_allowed(allowed: bool, headers: &mut HeaderMap) {
     if allowed {
         return;

@@ -32,8 +32,8 @@ pub struct EdgeConfig {
 /// Runs around every request: assigns the request id and client address,
 /// then on the way out turns stray errors into problem+json, withholds
 /// CORS headers from unlisted origins, sets the security headers and
-/// echoes the request id. It sits outside the CORS layer, so preflight
-/// answers get the same treatment.
+/// echoes the request id. It runs outside the CORS layer, so preflight
+/// responses get the same treatment.
 pub async fn edge(State(config): State<Arc<EdgeConfig>>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let (request_id, span) = request_id::assign(&mut request, &config.trusted_proxies);

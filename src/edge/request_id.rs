@@ -11,15 +11,15 @@ use super::client_ip::client_ip;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Who sent a request and under which id; read by handlers for audit entries.
+/// Request id and client address of a request, read by handlers for audit entries.
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
     pub request_id: String,
     pub client_ip: IpAddr,
 }
 
-/// A caller's id is kept only when it is a short token of safe characters,
-/// so it can go into logs and headers without escaping.
+/// Returns whether a caller's id may be kept: only a short token of safe
+/// characters, so it can go into logs and headers without escaping.
 fn is_sane_request_id(value: &str) -> bool {
     !value.is_empty()
         && value.len() <= 64

@@ -93,7 +93,8 @@ async fn every_event_type_recorded() {
     assert_eq!(upload["resource_type"], "document");
     assert_eq!(upload["resource_id"], id);
     let accesses: Vec<&str> = find(&entries, "DOCUMENT_ACCESS").iter().map(|entry| entry["details"]["action"].as_str().unwrap()).collect();
-    assert!(accesses.contains(&"metadata") && accesses.contains(&"download"), "{accesses:?}");
+    assert!(accesses.contains(&"metadata"), "{accesses:?}");
+    assert!(accesses.contains(&"download"), "{accesses:?}");
     assert_eq!(find(&entries, "TOKEN_VALIDATION_FAILED")[0]["details"]["reason"], "malformed");
     assert!(!entries.iter().any(|entry| entry.to_string().contains(&user.email)), "unmasked email in the log");
 }
@@ -117,7 +118,9 @@ async fn hostile_email_stays_one_line() {
     assert_eq!(users[3], "a*@x.test");
     assert_eq!(users[4], "[INVALID_EMAIL]");
     assert_eq!(users[5], "[INVALID_EMAIL]");
-    assert!(users[1].starts_with('l') && users[1].ends_with("k@example.com") && !users[1].contains('\n'));
+    assert!(users[1].starts_with('l'), "{}", users[1]);
+    assert!(users[1].ends_with("k@example.com"), "{}", users[1]);
+    assert!(!users[1].contains('\n'), "{}", users[1]);
 }
 
 async fn with_headers(response: reqwest::Response) -> String {
@@ -207,7 +210,7 @@ async fn concurrent_audited_requests_all_recorded() {
     assert!(output.status.success(), "{text}");
 }
 
-/// The current file and every rotated one, oldest first.
+/// Lists the current file and every rotated one, oldest first.
 fn audit_files(path: &Path) -> Vec<PathBuf> {
     let mut rotated: Vec<(u32, PathBuf)> = std::fs::read_dir(path.parent().unwrap())
         .unwrap()

@@ -211,7 +211,7 @@ async fn slow_headers_closed() {
                 break;
             }
             Ok(Ok(_)) => {
-                // hyper may answer 408 before closing; keep reading until EOF.
+                // hyper may send a 408 before closing; keep reading until EOF.
             }
             Err(_) => {}
         }

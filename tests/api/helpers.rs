@@ -39,7 +39,7 @@ pub fn samples_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/samples")
 }
 
-/// A unique email for each call, so tests sharing nothing never collide.
+/// Returns a new email on each call, so tests never collide on accounts.
 pub fn unique_email(prefix: &str) -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     format!("{prefix}.{}@example.com", COUNTER.fetch_add(1, Ordering::Relaxed))
@@ -99,8 +99,8 @@ pub fn assert_no_secrets(text: &str, what: &str) {
 }
 
 impl Drop for TestApp {
-    /// Each test's audit log is searched for every password and token the
-    /// suite used before its folder is deleted.
+    /// Searches each test's audit log for every password and token the
+    /// suite used, before its folder is deleted.
     fn drop(&mut self) {
         if std::thread::panicking() {
             return;
@@ -132,7 +132,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     TestApp { server, client, dir }
 }
 
-/// The variables a test server gets in `dir`, before overrides.
+/// Builds the variables a test server gets in `dir`, then applies the overrides.
 pub fn test_vars(dir: &Path, overrides: &[(&str, &str)]) -> HashMap<String, String> {
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("KRAFTD_DATA_DIR".into(), dir.join("data").display().to_string());
@@ -161,7 +161,7 @@ impl TestApp {
         self.server = start_server(self.dir.path(), overrides).await;
     }
 
-    /// A `kraftd` command with this server's data folder and audit log.
+    /// Builds a `kraftd` command with this server's data folder and audit log.
     pub fn command(&self) -> std::process::Command {
         let mut command = crate::cli::kraftd();
         for (name, value) in test_vars(self.dir.path(), &[]) {
@@ -250,7 +250,7 @@ impl TestApp {
         response.json().await.expect("upload body")
     }
 
-    /// Every audit entry written so far, oldest first, across rotated files.
+    /// Reads every audit entry written so far, oldest first, across rotated files.
     pub async fn audit_entries(&self) -> Vec<Value> {
         let path = self.audit_path();
         let mut files: Vec<PathBuf> = Vec::new();

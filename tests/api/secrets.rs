@@ -53,9 +53,12 @@ async fn secrets_report_formats_agree() {
         let label = row["state"].as_str().unwrap().replace('_', " ");
         let next_due = row["next_due"].as_str().unwrap();
         let table_line = table.lines().find(|line| line.contains(name)).unwrap_or_else(|| panic!("{name} not in table:\n{table}"));
-        assert!(table_line.contains(&label) && table_line.contains(next_due), "{table_line}");
+        assert!(table_line.contains(&label), "{table_line}");
+        assert!(table_line.contains(next_due), "{table_line}");
         let markdown_line = markdown.lines().find(|line| line.contains(name)).unwrap_or_else(|| panic!("{name} not in markdown:\n{markdown}"));
-        assert!(markdown_line.starts_with('|') && markdown_line.contains(&label) && markdown_line.contains(next_due), "{markdown_line}");
+        assert!(markdown_line.starts_with('|'), "{markdown_line}");
+        assert!(markdown_line.contains(&label), "{markdown_line}");
+        assert!(markdown_line.contains(next_due), "{markdown_line}");
     }
 }
 
