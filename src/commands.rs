@@ -25,6 +25,7 @@ pub async fn serve_command() -> anyhow::Result<()> {
     let origins = config.allowed_origins.join(", ");
     let state = build_state(config).await?;
     let audit = state.audit.clone();
+    let store = state.store.clone();
     let pruner = spawn_pruner(state.store.clone(), state.config.prune_interval);
     tracing::info!(
         addr = %listener.local_addr()?,
@@ -34,6 +35,7 @@ pub async fn serve_command() -> anyhow::Result<()> {
     );
     serve(listener, router(state), options, shutdown_signal()).await;
     pruner.abort();
+    store.close().await;
     audit.shutdown().await;
     tracing::info!("kraftd stopped");
     Ok(())

@@ -99,6 +99,7 @@ impl RunningServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        self.state.store.close().await;
         self.state.audit.shutdown().await;
     }
 }

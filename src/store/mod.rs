@@ -111,6 +111,8 @@ pub struct Page<T> {
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database responds.
     async fn ping(&self) -> StoreResult<()>;
+    /// Closes every connection, after which each call fails; used at shutdown.
+    async fn close(&self);
 
     async fn create_user(&self, user: &NewUser) -> StoreResult<()>;
     /// Removes an account; used only to undo a registration whose audit

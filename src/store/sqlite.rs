@@ -66,6 +66,10 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn create_user(&self, user: &NewUser) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, email, password_hash, first_name, last_name, company, created_at)

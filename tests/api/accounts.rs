@@ -251,3 +251,19 @@ async fn unknown_route_and_method_are_problems() {
     let wrong_method = app.client.delete(app.url("/auth/login")).send().await.unwrap();
     assert_problem(wrong_method, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
 }
+
+#[tokio::test]
+async fn health_fails_without_database() {
+    let app = spawn_app().await;
+    app.server.state.store.close().await;
+    let response = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "unhealthy");
+    assert_eq!(body["database"], "unreachable");
+    assert_eq!(body["audit_log"], "writable");
+
+    // A request that needs the database gets 503 too, not a 500.
+    let login = app.login("someone@example.com", PASSWORD).await;
+    assert_problem(login, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+}
