@@ -45,8 +45,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         backups: config.audit_log_backups,
         fsync: config.audit_log_fsync,
     })
-    .await
-    .with_context(|| format!("cannot open the audit log {}", config.audit_log_path.display()))?;
+    .await?;
     let dummy = tokio::task::spawn_blocking(dummy_hash).await??;
 
     Ok(AppState {

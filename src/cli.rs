@@ -64,7 +64,8 @@ pub enum KeysAction {
         #[arg(long, default_value = "24h")]
         grace: String,
     },
-    /// Retire every key at once and revoke every refresh token: all users must log in again.
+    /// Retire every key at once and revoke every login: every access and refresh
+    /// token issued before stops working, and all users must log in again.
     EmergencyRotate,
 }
 
@@ -79,7 +80,7 @@ pub enum SecretsAction {
         /// Output format: table, markdown or json.
         #[arg(long, default_value = "table")]
         format: String,
-        /// Rotation period of the JWT signing key, in days.
+        /// Rotation period of the JWT signing key in the key ring, in days.
         #[arg(long, default_value_t = crate::secrets::DEFAULT_KEY_ROTATION_DAYS)]
         key_rotation_days: u32,
     },

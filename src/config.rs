@@ -164,14 +164,14 @@ impl Config {
         let max_request_bytes: u64 = parse_in_range(get("MAX_REQUEST_BYTES"), "MAX_REQUEST_BYTES", 10 * 1024 * 1024, 1024, 1 << 30)?;
 
         Ok(Self {
-            addr: parse_value(get("KRAFTD_ADDR"), "KRAFTD_ADDR", "127.0.0.1:8000".parse().ok())?,
+            addr: parse_value(get("KRAFTD_ADDR"), "KRAFTD_ADDR", "127.0.0.1:8000".parse().ok(), "an IP address and port such as 127.0.0.1:8000 (host names are not resolved)")?,
             data_dir,
             database_url,
             allowed_origins,
             audit_log_path: PathBuf::from(get("AUDIT_LOG_PATH").unwrap_or_else(|| "logs/audit.log".into())),
             audit_log_max_bytes: parse_in_range(get("AUDIT_LOG_MAX_BYTES"), "AUDIT_LOG_MAX_BYTES", 10 * 1024 * 1024, 1024, u64::MAX)?,
             audit_log_backups: parse_in_range(get("AUDIT_LOG_BACKUPS"), "AUDIT_LOG_BACKUPS", 10, 0, 100_000)? as u32,
-            audit_log_fsync: parse_value(get("AUDIT_LOG_FSYNC"), "AUDIT_LOG_FSYNC", Some(false))?,
+            audit_log_fsync: parse_value(get("AUDIT_LOG_FSYNC"), "AUDIT_LOG_FSYNC", Some(false), "true or false")?,
             max_request_bytes: usize::try_from(max_request_bytes)
                 .map_err(|_| ConfigError::new("MAX_REQUEST_BYTES", "is too large for this platform"))?,
             max_upload_bytes: parse_in_range(get("MAX_UPLOAD_BYTES"), "MAX_UPLOAD_BYTES", 50 * 1024 * 1024, 1, 1 << 40)?,
@@ -209,17 +209,17 @@ impl Config {
     }
 }
 
-fn parse_value<T: FromStr>(raw: Option<String>, variable: &'static str, default: Option<T>) -> Result<T, ConfigError> {
+fn parse_value<T: FromStr>(raw: Option<String>, variable: &'static str, default: Option<T>, expected: &str) -> Result<T, ConfigError> {
     match raw {
-        None => default.ok_or_else(|| ConfigError::new(variable, "is required")),
+        None => default.ok_or_else(|| ConfigError::new(variable, format!("is required: set it to {expected}"))),
         Some(text) => text
             .parse()
-            .map_err(|_| ConfigError::new(variable, format!("cannot parse {text:?}"))),
+            .map_err(|_| ConfigError::new(variable, format!("{text:?} is invalid: expected {expected}"))),
     }
 }
 
 fn parse_in_range(raw: Option<String>, variable: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
-    let value: u64 = parse_value(raw, variable, Some(default))?;
+    let value: u64 = parse_value(raw, variable, Some(default), &format!("a whole number from {min} to {max}, such as {default}"))?;
     if value < min || value > max {
         return Err(ConfigError::new(
             variable,

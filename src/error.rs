@@ -34,6 +34,8 @@ pub enum ApiError {
     InvalidCredentials,
     #[error("invalid token")]
     InvalidToken,
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
     #[error("not found")]
     NotFound,
     #[error("method not allowed")]
@@ -66,7 +68,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::InvalidCredentials | Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InvalidCredentials | Self::InvalidToken | Self::InvalidRefreshToken => StatusCode::UNAUTHORIZED,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::EmailTaken => StatusCode::CONFLICT,
@@ -84,7 +86,7 @@ impl ApiError {
         match self {
             Self::InvalidRequest(_) => "invalid_request",
             Self::InvalidCredentials => "invalid_credentials",
-            Self::InvalidToken => "invalid_token",
+            Self::InvalidToken | Self::InvalidRefreshToken => "invalid_token",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::EmailTaken => "email_taken",
@@ -102,6 +104,7 @@ impl ApiError {
             Self::InvalidRequest(_) => "Invalid request format".into(),
             Self::InvalidCredentials => "The email or password is incorrect.".into(),
             Self::InvalidToken => "The access token is missing, invalid, expired or revoked.".into(),
+            Self::InvalidRefreshToken => "The refresh token is invalid, expired, already used or revoked. Log in again.".into(),
             Self::NotFound => "The requested resource was not found.".into(),
             Self::MethodNotAllowed => "This method is not allowed on this resource.".into(),
             Self::EmailTaken => "An account with this email already exists.".into(),
@@ -160,7 +163,7 @@ impl IntoResponse for ApiError {
         };
         let mut response = problem_response(self.status(), self.code(), &self.detail(), errors);
         match self {
-            Self::InvalidToken => {
+            Self::InvalidToken | Self::InvalidRefreshToken => {
                 response.headers_mut().insert(
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer error=\"invalid_token\""),

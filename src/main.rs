@@ -10,11 +10,11 @@ async fn main() -> ExitCode {
     commands::init_logging();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => commands::serve_command().await.map(|()| ExitCode::SUCCESS),
-        Command::Verify { url, origin } => Ok(if verify::verify_command(&url, &origin).await {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        }),
+        Command::Verify { url, origin } => match verify::verify_command(&url, &origin).await {
+            Ok(true) => Ok(ExitCode::SUCCESS),
+            Ok(false) => Ok(ExitCode::FAILURE),
+            Err(message) => Err(anyhow::anyhow!(message)),
+        },
         Command::Audit { action: AuditAction::Verify { path } } => operator::audit_verify_command(path),
         Command::Keys { action } => operator::keys_command(action).await,
         Command::Secrets { action } => operator::secrets_command(action),

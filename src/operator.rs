@@ -14,17 +14,33 @@ use crate::auth::key_rotation::{emergency_rotate, parse_grace, rotate, RotationO
 use crate::auth::keys::{read_keyring, KeyState};
 use crate::cli::{KeysAction, SecretsAction};
 use crate::config::Config;
-use crate::secrets::{build_report, load_manifest, Format, SigningKeySecret};
+use crate::secrets::{build_report, load_manifest, Format, Manifest, SigningKeySecret};
 use crate::store::{SqliteStore, Store};
 use crate::timefmt::format_rfc3339;
 
-fn keyring_path(config: &Config) -> anyhow::Result<std::path::PathBuf> {
+fn keyring_path(config: &Config, action: &KeysAction) -> anyhow::Result<std::path::PathBuf> {
     if config.jwt_secret.is_some() {
-        bail!("JWT_SECRET is set, so tokens are signed with that secret, not the key ring; rotate it by moving the current value to JWT_SECRET_PREVIOUS and setting a new JWT_SECRET");
+        match action {
+            KeysAction::EmergencyRotate => bail!(
+                "JWT_SECRET is set, so tokens are signed with that secret, not the key ring. After a leak, set a new JWT_SECRET, leave JWT_SECRET_PREVIOUS unset, and restart every instance"
+            ),
+            _ => bail!(
+                "JWT_SECRET is set, so tokens are signed with that secret, not the key ring. To rotate it, move the current value to JWT_SECRET_PREVIOUS, set a new JWT_SECRET, and restart"
+            ),
+        }
     }
+    keyring_file(config)
+}
+
+/// Path of the key ring, which must exist: the commands run with the
+/// server's environment, so a missing file means the wrong folder.
+fn keyring_file(config: &Config) -> anyhow::Result<std::path::PathBuf> {
     let path = config.keys_dir().join("keyring.json");
     if !path.exists() {
-        bail!("no key ring at {}; start `kraftd serve` once to create it", path.display());
+        bail!(
+            "no key ring at {}: run the command with the server's environment (KRAFTD_DATA_DIR, or its working folder), or start `kraftd serve` once to create it",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -37,7 +53,7 @@ async fn open_audit(config: &Config) -> anyhow::Result<AuditLog> {
         fsync: true,
     })
     .await
-    .with_context(|| format!("cannot open the audit log {}", config.audit_log_path.display()))
+    .map_err(anyhow::Error::from)
 }
 
 async fn audit_rotation(config: &Config, event_type: &'static str, outcome: &RotationOutcome) -> anyhow::Result<()> {
@@ -59,7 +75,7 @@ async fn audit_rotation(config: &Config, event_type: &'static str, outcome: &Rot
 
 pub async fn keys_command(action: KeysAction) -> anyhow::Result<ExitCode> {
     let config = Config::from_env()?;
-    let path = keyring_path(&config)?;
+    let path = keyring_path(&config, &action)?;
     let now = OffsetDateTime::now_utc();
     match action {
         KeysAction::List => {
@@ -107,26 +123,35 @@ pub fn secrets_command(action: SecretsAction) -> anyhow::Result<ExitCode> {
     let format = Format::from_str(&format).map_err(|err| anyhow::anyhow!("{err}"))?;
     let today = OffsetDateTime::now_utc().date();
 
-    let keys = signing_key_rows(&config)?;
     let manifest = manifest
         .map(|path| load_manifest(&path, today))
         .transpose()
         .map_err(|err| anyhow::anyhow!("{err}"))?;
+    let keys = signing_key_rows(&config, manifest.as_ref())?;
     let report = build_report(&keys, key_rotation_days, manifest.as_ref(), today);
     print!("{}", report.render(format));
     Ok(if report.any_overdue() { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-/// Builds the report row of the active signing key. An HS256 secret lives outside
-/// kraftd, so its age is unknown unless the manifest declares it.
-fn signing_key_rows(config: &Config) -> anyhow::Result<Vec<SigningKeySecret>> {
+/// Builds the report row of the active signing key. An HS256 secret lives
+/// outside kraftd, so unless the manifest declares it (location
+/// `env JWT_SECRET`) its row has no rotation date and reports overdue: a
+/// signing secret must never drop out of the report unnoticed.
+fn signing_key_rows(config: &Config, manifest: Option<&Manifest>) -> anyhow::Result<Vec<SigningKeySecret>> {
     if config.jwt_secret.is_some() {
-        return Ok(Vec::new());
+        let declared = manifest.is_some_and(|manifest| {
+            manifest.secrets.iter().any(|secret| secret.location.trim() == "env JWT_SECRET")
+        });
+        if declared {
+            return Ok(Vec::new());
+        }
+        return Ok(vec![SigningKeySecret {
+            name: "jwt signing secret (declare it in the manifest)".into(),
+            location: "env JWT_SECRET".into(),
+            last_rotated: None,
+        }]);
     }
-    let path = config.keys_dir().join("keyring.json");
-    if !path.exists() {
-        return Ok(Vec::new());
-    }
+    let path = keyring_file(config)?;
     let ring = read_keyring(&path)?;
     Ok(ring
         .keys

@@ -84,7 +84,34 @@ async fn send(client: &Client, method: Method, url: &str, headers: &[(&str, &str
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
-    request.send().await.map_err(|err| format!("request to {url} failed: {err}"))
+    request.send().await.map_err(|err| format!("request to {url} failed: {}", error_chain(&err)))
+}
+
+/// Joins an error and its causes, because reqwest's own message leaves out
+/// the one an operator needs (connection refused, DNS failure, TLS).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Checks that `url` is an absolute http or https URL, so a typo is
+/// reported once instead of as six failed checks.
+pub fn parse_base_url(url: &str) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|err| format!("--url {url:?} is not a URL: {err}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(format!("--url {url:?} must be an http:// or https:// URL with a host"));
+    }
+    Ok(parsed)
+}
+
+fn shown(value: Option<&str>) -> String {
+    value.map_or_else(|| "missing".to_owned(), |value| format!("{value:?}"))
 }
 
 /// Runs every check against `base_url` (the server root, without `/api/v1`).
@@ -110,13 +137,19 @@ pub async fn run_checks(base_url: &str, origin: &str) -> Vec<CheckResult> {
     });
     results.push(match &health {
         Err(err) => CheckResult::new("security-headers-success", vec![err.clone()]),
-        Ok(response) => CheckResult::new("security-headers-success", security_header_problems(response.headers())),
+        Ok(response) => {
+            let mut problems = security_header_problems(response.headers());
+            if !response.status().is_success() {
+                problems.push(format!("health answered {}, so no success response was checked", response.status()));
+            }
+            CheckResult::new("security-headers-success", problems)
+        }
     });
     results.push(match &health {
         Err(err) => CheckResult::new("request-id-echoed", vec![err.clone()]),
         Ok(response) => match header(response.headers(), "x-request-id") {
             Some("kraftd-verify-1") => CheckResult::new("request-id-echoed", Vec::new()),
-            other => CheckResult::new("request-id-echoed", vec![format!("x-request-id is {other:?}, expected the one sent")]),
+            other => CheckResult::new("request-id-echoed", vec![format!("x-request-id is {}, expected the one sent", shown(other))]),
         },
     });
 
@@ -169,8 +202,8 @@ fn allowed_preflight_problems(response: &reqwest::Response, origin: &str) -> Vec
     }
     if header(headers, "access-control-allow-origin") != Some(origin) {
         problems.push(format!(
-            "access-control-allow-origin is {:?}, expected {origin:?} (is the origin in ALLOWED_ORIGINS?)",
-            header(headers, "access-control-allow-origin")
+            "access-control-allow-origin is {}, expected {origin:?} (is the origin in ALLOWED_ORIGINS?)",
+            shown(header(headers, "access-control-allow-origin"))
         ));
     }
     if header(headers, "access-control-allow-credentials") != Some("true") {
@@ -189,8 +222,10 @@ fn allowed_preflight_problems(response: &reqwest::Response, origin: &str) -> Vec
     problems
 }
 
-/// Prints one line per check and returns whether all passed.
-pub async fn verify_command(url: &str, origin: &str) -> bool {
+/// Prints one line per check and returns whether all passed; a URL that
+/// cannot be used is an error before any check runs.
+pub async fn verify_command(url: &str, origin: &str) -> Result<bool, String> {
+    parse_base_url(url)?;
     let results = run_checks(url, origin).await;
     for result in &results {
         match &result.problem {
@@ -200,5 +235,5 @@ pub async fn verify_command(url: &str, origin: &str) -> bool {
     }
     let failed = results.iter().filter(|result| !result.passed()).count();
     println!("{} passed, {failed} failed", results.len() - failed);
-    failed == 0
+    Ok(failed == 0)
 }

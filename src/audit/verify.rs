@@ -44,8 +44,19 @@ impl ProblemKind {
 
 impl fmt::Display for ProblemKind {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter.write_str(self.as_str())
+        formatter.write_str(match self {
+            ProblemKind::Modified => "entry modified",
+            ProblemKind::Removed => "entries removed",
+            ProblemKind::InsertedOrReordered => "entry inserted or reordered",
+            ProblemKind::CutOff => "last line cut off",
+            ProblemKind::Malformed => "line malformed",
+        })
     }
+}
+
+/// Formats a count with its noun in the singular or plural.
+fn count(number: u64, singular: &str, plural: &str) -> String {
+    format!("{number} {}", if number == 1 { singular } else { plural })
 }
 
 /// The first problem found, with its location. `line` is 1-based.
@@ -94,19 +105,19 @@ impl fmt::Display for VerifyReport {
         match (&self.problem, self.first_seq, self.last_seq) {
             (Some(problem), _, _) => write!(
                 formatter,
-                "audit chain broken at {problem} ({} entries verified before it)",
-                self.entries_checked
+                "audit chain broken at {problem} ({} verified before it)",
+                count(self.entries_checked, "entry", "entries")
             ),
             (None, Some(first), Some(last)) => write!(
                 formatter,
-                "audit chain verified: {} entries in {} files, seq {first} to {last}",
-                self.entries_checked,
-                self.files.len()
+                "audit chain verified: {} in {}, seq {first} to {last}",
+                count(self.entries_checked, "entry", "entries"),
+                count(self.files.len() as u64, "file", "files")
             ),
             (None, _, _) => write!(
                 formatter,
-                "audit chain verified: no entries in {} files",
-                self.files.len()
+                "audit chain verified: no entries in {}",
+                count(self.files.len() as u64, "file", "files")
             ),
         }
     }

@@ -58,7 +58,7 @@ impl AuditConfig {
 /// Errors from opening the audit log and recording entries.
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
-    #[error("failed to open audit log {path}: {source}")]
+    #[error("cannot open audit log {}", path.display())]
     Open {
         path: PathBuf,
         #[source]

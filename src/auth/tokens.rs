@@ -47,6 +47,8 @@ pub enum TokenError {
     Malformed,
     #[error("unknown_kid")]
     UnknownKey,
+    #[error("retired_key")]
+    RetiredKey,
     #[error("algorithm_mismatch")]
     AlgorithmMismatch,
     #[error("bad_signature")]
@@ -141,10 +143,10 @@ impl TokenService {
         let header = decode_header(token).map_err(|_| TokenError::Malformed)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
         let keys = self.keys.keys();
-        let key = keys
-            .find(&kid)
-            .filter(|key| key.may_verify(now))
-            .ok_or(TokenError::UnknownKey)?;
+        let key = keys.find(&kid).ok_or(TokenError::UnknownKey)?;
+        if !key.may_verify(now) {
+            return Err(TokenError::RetiredKey);
+        }
         if header.alg != key.algorithm {
             return Err(TokenError::AlgorithmMismatch);
         }

@@ -28,8 +28,17 @@ pub struct ReceivedUpload {
     pub document_type: String,
 }
 
+/// The 413 for a file over `max_bytes`. A limit of whole mebibytes is
+/// stated in MB as clients of this API expect; any other limit in bytes,
+/// so the message never rounds it to a wrong figure.
 pub fn too_large(max_bytes: u64) -> ApiError {
-    ApiError::PayloadTooLarge(format!("File too large. Max size: {} MB", max_bytes / (1024 * 1024)))
+    const MIB: u64 = 1024 * 1024;
+    let limit = if max_bytes % MIB == 0 {
+        format!("{} MB", max_bytes / MIB)
+    } else {
+        format!("{max_bytes} bytes")
+    };
+    ApiError::PayloadTooLarge(format!("File too large. Max size: {limit}"))
 }
 
 fn multipart_error(err: &MultipartError, max_bytes: u64) -> ApiError {

@@ -214,7 +214,7 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, ApiJson(body)
                 .anonymous()
                 .details(json!({ "reason": reason.to_string() }));
             state.audit(event).await?;
-            return Err(ApiError::InvalidToken);
+            return Err(ApiError::InvalidRefreshToken);
         }
     };
 
@@ -225,7 +225,7 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, ApiJson(body)
             .anonymous()
             .details(json!({ "reason": "revoked" }));
         state.audit(event).await?;
-        return Err(ApiError::InvalidToken);
+        return Err(ApiError::InvalidRefreshToken);
     };
 
     let (access, _) = state.tokens.issue(&claims.sub, &claims.sid, TokenType::Access, now).map_err(ApiError::internal)?;
@@ -254,7 +254,7 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, ApiJson(body)
                 .resource("user", &claims.sub)
                 .details(json!({ "action": "family_revoked" }));
             state.audit(event).await?;
-            Err(ApiError::InvalidToken)
+            Err(ApiError::InvalidRefreshToken)
         }
         RefreshOutcome::Rejected => {
             let event = meta
@@ -262,7 +262,7 @@ async fn refresh(State(state): State<AppState>, meta: RequestMeta, ApiJson(body)
                 .user_email(&token_state.email)
                 .details(json!({ "reason": "revoked" }));
             state.audit(event).await?;
-            Err(ApiError::InvalidToken)
+            Err(ApiError::InvalidRefreshToken)
         }
     }
 }

@@ -121,3 +121,12 @@ async fn data_folder_private_on_creation() {
     let mode = std::fs::metadata(app.data_dir()).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o700);
 }
+
+#[tokio::test]
+async fn verify_rejects_unusable_url() {
+    for url in ["nonsense", "ftp://127.0.0.1:1", "http://"] {
+        let (output, text) = run(kraftd().args(["verify", "--url", url]));
+        assert_eq!(output.status.code(), Some(2), "{url}: {text}");
+        assert!(text.contains("--url"), "{url}: {text}");
+    }
+}

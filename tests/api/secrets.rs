@@ -75,3 +75,37 @@ async fn secrets_report_ok_exits_zero() {
     assert!(!output.status.success());
     assert!(text.contains("db") && (text.contains("location") || text.contains("rotation_days")), "{text}");
 }
+
+#[tokio::test]
+async fn hs256_secret_never_silently_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = dir.path().join("secrets.toml");
+    std::fs::write(&manifest, format!("[[secret]]\nname = \"db\"\nlocation = \"vault\"\nrotation_days = 90\nlast_rotated = {}\n", days_ago(1))).unwrap();
+    let manifest = manifest.to_str().unwrap();
+
+    let with_secret = |command: &mut std::process::Command| {
+        command.env("JWT_SECRET", crate::helpers::JWT_SECRET).current_dir(dir.path());
+    };
+    let mut command = crate::cli::kraftd();
+    with_secret(&mut command);
+    let (output, text) = run(command.args(["secrets", "status", "--manifest", manifest]));
+    assert_eq!(output.status.code(), Some(1), "undeclared JWT_SECRET must alert: {text}");
+    assert!(text.contains("env JWT_SECRET"), "{text}");
+
+    let declared = dir.path().join("declared.toml");
+    std::fs::write(
+        &declared,
+        format!("[[secret]]\nname = \"jwt secret\"\nlocation = \"env JWT_SECRET\"\nrotation_days = 90\nlast_rotated = {}\n", days_ago(1)),
+    )
+    .unwrap();
+    let mut command = crate::cli::kraftd();
+    with_secret(&mut command);
+    let (output, text) = run(command.args(["secrets", "status", "--manifest", declared.to_str().unwrap()]));
+    assert_eq!(output.status.code(), Some(0), "{text}");
+
+    // Without JWT_SECRET and without a key ring, the command cannot report
+    // on the signing key, which is an error rather than a clean report.
+    let (output, text) = run(crate::cli::kraftd().current_dir(dir.path()).args(["secrets", "status", "--manifest", manifest]));
+    assert_eq!(output.status.code(), Some(2), "{text}");
+    assert!(text.contains("no key ring"), "{text}");
+}
