@@ -50,11 +50,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 
     Ok(AppState {
         tokens: TokenService::new(keys, &config),
-        throttle: Arc::new(LoginThrottle::new(config.login_max_failures, config.login_window)),
+        throttle: LoginThrottle::new(config.login_max_failures, config.login_window),
         store: Arc::new(store),
         audit,
         documents,
         dummy_hash: Arc::new(dummy),
+        password_permits: Arc::new(tokio::sync::Semaphore::new(config.password_hash_concurrency)),
         started: Instant::now(),
         config: Arc::new(config),
     })

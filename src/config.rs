@@ -94,6 +94,8 @@ pub struct Config {
     pub login_max_failures: u32,
     /// Window over which failed logins are counted (`LOGIN_WINDOW_SECONDS`).
     pub login_window: Duration,
+    /// Password hashes computed at once, each needing 19 MiB (`PASSWORD_HASH_CONCURRENCY`).
+    pub password_hash_concurrency: usize,
     /// Value of the `X-XSS-Protection` header (`X_XSS_PROTECTION`).
     pub xss_protection: String,
     /// Maximum time a client may take to send its request headers (`HEADER_READ_TIMEOUT_SECONDS`).
@@ -185,6 +187,7 @@ impl Config {
             login_max_failures: parse_in_range(get("LOGIN_MAX_FAILURES"), "LOGIN_MAX_FAILURES", 5, 1, 1000)? as u32,
             login_window: Duration::from_secs(parse_in_range(get("LOGIN_WINDOW_SECONDS"), "LOGIN_WINDOW_SECONDS", 900, 1, 7 * 24 * 3600)?),
             xss_protection: parse_xss_protection(get("X_XSS_PROTECTION"))?,
+            password_hash_concurrency: parse_in_range(get("PASSWORD_HASH_CONCURRENCY"), "PASSWORD_HASH_CONCURRENCY", default_hash_concurrency(), 1, 256)? as usize,
             header_read_timeout: Duration::from_secs(parse_in_range(get("HEADER_READ_TIMEOUT_SECONDS"), "HEADER_READ_TIMEOUT_SECONDS", 10, 1, 600)?),
             request_timeout: Duration::from_secs(parse_in_range(get("REQUEST_TIMEOUT_SECONDS"), "REQUEST_TIMEOUT_SECONDS", 30, 1, 3600)?),
             upload_timeout: Duration::from_secs(parse_in_range(get("UPLOAD_TIMEOUT_SECONDS"), "UPLOAD_TIMEOUT_SECONDS", 900, 1, 24 * 3600)?),
@@ -227,6 +230,12 @@ fn parse_in_range(raw: Option<String>, variable: &'static str, default: u64, min
         ));
     }
     Ok(value)
+}
+
+/// One argon2 computation per core keeps every core busy without queuing
+/// memory-hungry work behind it.
+fn default_hash_concurrency() -> u64 {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get() as u64)
 }
 
 fn parse_secret(raw: Option<String>, variable: &'static str) -> Result<Option<Secret>, ConfigError> {

@@ -2,87 +2,163 @@
 //! client address over a sliding window; once either count reaches the
 //! limit, logins for that account or from that address are refused with
 //! a `Retry-After` until the oldest failure leaves the window.
+//!
+//! An attempt is counted from the moment it starts, not when its password
+//! check fails, because that check takes tens of milliseconds: counting
+//! only finished failures would let a burst of parallel guesses all pass
+//! the gate before the first of them was recorded.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Keys kept before idle ones are swept, so a flood of distinct emails or
 /// addresses cannot grow memory without bound.
 const SWEEP_THRESHOLD: usize = 10_000;
 
+#[derive(Default)]
+struct Counter {
+    /// Unix seconds of recent failures, oldest first.
+    failures: VecDeque<i64>,
+    /// Attempts whose password check has not finished yet.
+    in_flight: usize,
+}
+
+impl Counter {
+    fn prune(&mut self, cutoff: i64) {
+        while self.failures.front().is_some_and(|&time| time <= cutoff) {
+            self.failures.pop_front();
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.failures.is_empty() && self.in_flight == 0
+    }
+}
+
+struct Inner {
+    max_failures: usize,
+    window_seconds: i64,
+    counters: Mutex<HashMap<String, Counter>>,
+}
+
 // NOTE: counts live in this process's memory, so several instances behind
 // a load balancer each allow the limit; sticky routing or a shared store is
 // needed before such a deployment relies on the exact figure.
+#[derive(Clone)]
 pub struct LoginThrottle {
-    max_failures: usize,
-    window_seconds: i64,
-    failures: Mutex<HashMap<String, VecDeque<i64>>>,
+    inner: Arc<Inner>,
+}
+
+/// A login attempt in progress. Dropping it without an outcome (the client
+/// went away) releases its place without counting a failure.
+pub struct Attempt {
+    inner: Arc<Inner>,
+    keys: [String; 2],
+    now: i64,
+    settled: bool,
+}
+
+fn keys(email: &str, ip: IpAddr) -> [String; 2] {
+    [format!("account:{email}"), format!("address:{ip}")]
 }
 
 impl LoginThrottle {
     pub fn new(max_failures: u32, window: Duration) -> Self {
         Self {
-            max_failures: usize::try_from(max_failures).unwrap_or(usize::MAX),
-            window_seconds: i64::try_from(window.as_secs()).unwrap_or(i64::MAX),
-            failures: Mutex::new(HashMap::new()),
+            inner: Arc::new(Inner {
+                max_failures: usize::try_from(max_failures).unwrap_or(usize::MAX),
+                window_seconds: i64::try_from(window.as_secs()).unwrap_or(i64::MAX),
+                counters: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
-    fn keys(email: &str, ip: IpAddr) -> [String; 2] {
-        [format!("account:{email}"), format!("address:{ip}")]
-    }
-
-    /// Returns the seconds to wait when the account or the address is
-    /// throttled at `now` (Unix seconds), or `None` when a login may be tried.
-    pub fn retry_after(&self, email: &str, ip: IpAddr, now: i64) -> Option<u64> {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let mut wait: Option<i64> = None;
-        for key in Self::keys(email, ip) {
-            let Some(times) = failures.get_mut(&key) else { continue };
-            prune(times, now - self.window_seconds);
-            if times.len() >= self.max_failures {
-                if let Some(oldest) = times.front() {
-                    let seconds = (oldest + self.window_seconds - now).max(1);
-                    wait = Some(wait.map_or(seconds, |current| current.max(seconds)));
-                }
-            }
-        }
-        wait.map(|seconds| u64::try_from(seconds).unwrap_or(1))
-    }
-
-    /// Counts a failed login against the account and the address.
-    pub fn record_failure(&self, email: &str, ip: IpAddr, now: i64) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if failures.len() >= SWEEP_THRESHOLD {
-            let cutoff = now - self.window_seconds;
-            failures.retain(|_, times| {
-                prune(times, cutoff);
-                !times.is_empty()
+    /// Starts an attempt for `email` from `ip` at `now` (Unix seconds), or
+    /// returns the seconds to wait when the account or the address already
+    /// has as many failures and attempts in progress as the limit allows.
+    pub fn begin(&self, email: &str, ip: IpAddr, now: i64) -> Result<Attempt, u64> {
+        let inner = &self.inner;
+        let mut counters = inner.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cutoff = now - inner.window_seconds;
+        if counters.len() >= SWEEP_THRESHOLD {
+            counters.retain(|_, counter| {
+                counter.prune(cutoff);
+                !counter.is_idle()
             });
         }
-        for key in Self::keys(email, ip) {
-            let times = failures.entry(key).or_default();
-            times.push_back(now);
-            // Only the newest `max_failures` matter for the decision.
-            while times.len() > self.max_failures {
-                times.pop_front();
+
+        let keys = keys(email, ip);
+        let mut wait: Option<i64> = None;
+        for key in &keys {
+            let Some(counter) = counters.get_mut(key) else { continue };
+            counter.prune(cutoff);
+            if counter.failures.len() + counter.in_flight >= inner.max_failures {
+                // With only attempts in flight, one of them may still fail
+                // and start the window now, so that is the earliest retry.
+                let oldest = counter.failures.front().copied().unwrap_or(now);
+                let seconds = (oldest + inner.window_seconds - now).max(1);
+                wait = Some(wait.map_or(seconds, |current| current.max(seconds)));
             }
         }
-    }
+        if let Some(seconds) = wait {
+            return Err(u64::try_from(seconds).unwrap_or(1));
+        }
 
-    /// Clears the account's count after a successful login. The address
-    /// keeps its count so one valid account cannot launder guesses at others.
-    pub fn record_success(&self, email: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        failures.remove(&format!("account:{email}"));
+        for key in &keys {
+            counters.entry(key.clone()).or_default().in_flight += 1;
+        }
+        Ok(Attempt {
+            inner: inner.clone(),
+            keys,
+            now,
+            settled: false,
+        })
     }
 }
 
-fn prune(times: &mut VecDeque<i64>, cutoff: i64) {
-    while times.front().is_some_and(|&time| time <= cutoff) {
-        times.pop_front();
+impl Attempt {
+    /// Counts the attempt as a failure against the account and the address.
+    pub fn failed(mut self) {
+        self.settle(|counter, now, max| {
+            counter.failures.push_back(now);
+            // Only the newest `max` failures matter for the decision.
+            while counter.failures.len() > max {
+                counter.failures.pop_front();
+            }
+        });
+    }
+
+    /// Ends the attempt as a success: the account's count is cleared. The
+    /// address keeps its count, so one valid account cannot launder guesses
+    /// at others.
+    pub fn succeeded(mut self) {
+        self.settle(|_, _, _| {});
+        let mut counters = self.inner.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(counter) = counters.get_mut(&self.keys[0]) {
+            counter.failures.clear();
+        }
+    }
+
+    fn settle(&mut self, outcome: impl Fn(&mut Counter, i64, usize)) {
+        if self.settled {
+            return;
+        }
+        self.settled = true;
+        let mut counters = self.inner.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for key in &self.keys {
+            if let Some(counter) = counters.get_mut(key) {
+                counter.in_flight = counter.in_flight.saturating_sub(1);
+                outcome(counter, self.now, self.inner.max_failures);
+            }
+        }
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        self.settle(|_, _, _| {});
     }
 }
 
@@ -96,21 +172,35 @@ mod tests {
     fn throttles_after_limit_and_expires() {
         let throttle = LoginThrottle::new(3, Duration::from_secs(60));
         for second in 0..3 {
-            assert_eq!(throttle.retry_after("a@x.test", IP, second), None);
-            throttle.record_failure("a@x.test", IP, second);
+            throttle.begin("a@x.test", IP, second).unwrap().failed();
         }
-        assert_eq!(throttle.retry_after("a@x.test", IP, 3), Some(57));
-        assert_eq!(throttle.retry_after("a@x.test", IP, 61), None);
+        assert_eq!(throttle.begin("a@x.test", IP, 3).err(), Some(57));
+        assert!(throttle.begin("a@x.test", IP, 61).is_ok());
+    }
+
+    #[test]
+    fn parallel_attempts_count_before_they_finish() {
+        let throttle = LoginThrottle::new(3, Duration::from_secs(60));
+        let held: Vec<Attempt> = (0..3).map(|_| throttle.begin("a@x.test", IP, 0).unwrap()).collect();
+        assert!(throttle.begin("a@x.test", IP, 0).is_err(), "a fourth parallel attempt got through");
+        drop(held);
+        assert!(throttle.begin("a@x.test", IP, 0).is_ok(), "abandoned attempts still counted");
     }
 
     #[test]
     fn success_clears_account_not_address() {
         let throttle = LoginThrottle::new(2, Duration::from_secs(60));
-        throttle.record_failure("a@x.test", IP, 0);
-        throttle.record_failure("a@x.test", IP, 0);
-        throttle.record_success("a@x.test");
-        let other_ip: IpAddr = "192.0.2.1".parse().unwrap();
-        assert_eq!(throttle.retry_after("a@x.test", other_ip, 1), None);
-        assert!(throttle.retry_after("b@x.test", IP, 1).is_some());
+        let address: IpAddr = "192.0.2.1".parse().unwrap();
+        throttle.begin("b@x.test", address, 0).unwrap().failed();
+        throttle.begin("b@x.test", address, 0).unwrap().succeeded();
+
+        // The account starts over from another address...
+        let elsewhere: IpAddr = "192.0.2.2".parse().unwrap();
+        throttle.begin("b@x.test", elsewhere, 1).unwrap().failed();
+        assert!(throttle.begin("b@x.test", elsewhere, 1).is_ok());
+
+        // ...but the address keeps its failure: one more reaches the limit.
+        throttle.begin("c@x.test", address, 1).unwrap().failed();
+        assert!(throttle.begin("d@x.test", address, 1).is_err(), "address count was cleared");
     }
 }

@@ -169,6 +169,11 @@ impl TokenService {
             _ => TokenError::Malformed,
         })?;
         let claims = data.claims;
+        // Only our own key can sign a future `iat`, but such a token would
+        // outlive "log out everywhere", so it is refused all the same.
+        if claims.iat > now.unix_timestamp() + LEEWAY_SECONDS as i64 {
+            return Err(TokenError::NotYetValid);
+        }
         if claims.token_type != expected {
             return Err(TokenError::WrongType);
         }

@@ -2,7 +2,7 @@
 //! tower-http's 413 and 408, a caught panic) into problem+json, so every
 //! error a client sees has the same shape.
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 
 use crate::error::{problem_response, PROBLEM_JSON};
@@ -39,12 +39,13 @@ pub fn convert(response: Response) -> Response {
     // A 422 from an extractor means invalid input, which this API reports as 400.
     let status = if status == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { status };
 
-    let (parts, _) = response.into_parts();
-    let mut problem = problem_response(status, code, detail, None);
-    for name in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
-        if let Some(value) = parts.headers.get(&name) {
-            problem.headers_mut().insert(name, value.clone());
-        }
-    }
-    problem
+    // Only the body and its type change: CORS, Vary, Allow, Retry-After and
+    // the rest of what the original carried still apply to the error.
+    let (mut parts, _) = response.into_parts();
+    let problem = problem_response(status, code, detail, None);
+    parts.status = status;
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let (_, body) = problem.into_parts();
+    Response::from_parts(parts, body)
 }

@@ -11,8 +11,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::extract::{ApiJson, AuthUser, OptionalJson};
-use crate::audit::AuditStatus;
-use crate::auth::password::{hash_password, run_blocking, verify_password};
+use crate::audit::{AuditEvent, AuditStatus, INVALID_EMAIL};
+use crate::auth::password::{hash_password, verify_password};
 use crate::auth::password_policy::password_problems;
 use crate::auth::tokens::{random_id, Claims, TokenType};
 use crate::edge::request_id::RequestMeta;
@@ -91,7 +91,7 @@ async fn register(State(state): State<AppState>, meta: RequestMeta, ApiJson(body
     };
 
     let password = body.password;
-    let password_hash = run_blocking(move || hash_password(&password)).await??;
+    let password_hash = state.password_check(move || hash_password(&password)).await??;
     let user = NewUser {
         id: uuid::Uuid::new_v4().to_string(),
         email: email.clone(),
@@ -147,17 +147,24 @@ fn token_response(access: &str, refresh: &str, expires_in: i64) -> Json<serde_js
 }
 
 async fn login(State(state): State<AppState>, meta: RequestMeta, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<impl IntoResponse> {
+    // No account can have a longer email, and bounding it here bounds the
+    // throttle's keys and the audit entries an anonymous caller can cause.
+    if body.email.chars().count() > MAX_EMAIL_CHARS * 2 {
+        return Err(ApiError::invalid_field("email", "must be at most 254 characters"));
+    }
     let email = body.email.trim().to_lowercase();
+    let email_valid = email.is_empty() || normalize_email(&email).is_ok();
     let now = unix_now();
 
-    if let Some(retry_after_seconds) = state.throttle.retry_after(&email, meta.client_ip, now) {
-        let event = meta
-            .event("LOGIN_THROTTLED", AuditStatus::Failure)
-            .user_email(&email)
-            .details(json!({ "retry_after_seconds": retry_after_seconds }));
-        state.audit(event).await?;
-        return Err(ApiError::RateLimited { retry_after_seconds });
-    }
+    let attempt = match state.throttle.begin(&email, meta.client_ip, now) {
+        Ok(attempt) => attempt,
+        Err(retry_after_seconds) => {
+            let event = login_user(meta.event("LOGIN_THROTTLED", AuditStatus::Failure), &email, email_valid)
+                .details(json!({ "retry_after_seconds": retry_after_seconds }));
+            state.audit(event).await?;
+            return Err(ApiError::RateLimited { retry_after_seconds });
+        }
+    };
 
     let user = state.store.user_by_email(&email).await?;
     // An unknown email is checked against a dummy hash so it takes as long
@@ -166,19 +173,17 @@ async fn login(State(state): State<AppState>, meta: RequestMeta, ApiJson(body): 
         .as_ref()
         .map_or_else(|| state.dummy_hash.as_str().to_owned(), |user| user.password_hash.clone());
     let password = body.password;
-    let password_ok = run_blocking(move || verify_password(&password, &phc)).await?;
+    let password_ok = state.password_check(move || verify_password(&password, &phc)).await?;
 
     let Some(user) = user.filter(|_| password_ok) else {
-        state.throttle.record_failure(&email, meta.client_ip, now);
-        let event = meta
-            .event("USER_LOGIN_FAILED", AuditStatus::Failure)
-            .user_email(&email)
+        attempt.failed();
+        let event = login_user(meta.event("USER_LOGIN_FAILED", AuditStatus::Failure), &email, email_valid)
             .details(json!({ "reason": "invalid_credentials" }));
         state.audit(event).await?;
         return Err(ApiError::InvalidCredentials);
     };
 
-    state.throttle.record_success(&email);
+    attempt.succeeded();
     let family_id = random_id();
     let issued = OffsetDateTime::now_utc();
     let (access, _) = state.tokens.issue(&user.id, &family_id, TokenType::Access, issued).map_err(ApiError::internal)?;
@@ -197,6 +202,20 @@ async fn login(State(state): State<AppState>, meta: RequestMeta, ApiJson(body): 
         return Err(err);
     }
     Ok(token_response(&access, &refresh, state.tokens.access_ttl_seconds()))
+}
+
+/// Names the user of a login audit entry. A value that is not an email
+/// address is logged as `[INVALID_EMAIL]` without its text, because users
+/// sometimes type their password into the email field.
+fn login_user(event: AuditEvent, email: &str, email_valid: bool) -> AuditEvent {
+    if email_valid {
+        event.user_email(email)
+    } else {
+        AuditEvent {
+            user: INVALID_EMAIL.to_owned(),
+            ..event
+        }
+    }
 }
 
 #[derive(Deserialize)]

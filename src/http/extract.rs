@@ -140,6 +140,15 @@ pub struct AuthUser {
     pub meta: RequestMeta,
 }
 
+/// Longest request path copied into an audit entry, in characters.
+const MAX_LOGGED_PATH_CHARS: usize = 200;
+
+/// The request path for an audit entry, cut short so an anonymous caller
+/// cannot write arbitrarily long entries.
+fn logged_path(parts: &Parts) -> String {
+    parts.uri.path().chars().take(MAX_LOGGED_PATH_CHARS).collect()
+}
+
 fn bearer_token(parts: &Parts) -> Option<&str> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
@@ -156,7 +165,7 @@ impl FromRequestParts<AppState> for AuthUser {
             let event = meta
                 .event("TOKEN_VALIDATION_FAILED", AuditStatus::Failure)
                 .anonymous()
-                .details(serde_json::json!({ "reason": "missing", "path": parts.uri.path() }));
+                .details(serde_json::json!({ "reason": "missing", "path": logged_path(parts) }));
             state.audit(event).await?;
             return Err(ApiError::InvalidToken);
         };
@@ -172,7 +181,7 @@ impl FromRequestParts<AppState> for AuthUser {
                 let event = meta
                     .event("TOKEN_VALIDATION_FAILED", AuditStatus::Failure)
                     .anonymous()
-                    .details(serde_json::json!({ "reason": reason.to_string(), "path": parts.uri.path() }));
+                    .details(serde_json::json!({ "reason": reason.to_string(), "path": logged_path(parts) }));
                 state.audit(event).await?;
                 Err(ApiError::InvalidToken)
             }

@@ -43,7 +43,10 @@ async fn create(State(state): State<AppState>, user: AuthUser, ApiJson(body): Ap
         errors.push(FieldError::new("kind", format!("must be one of {}", WORKFLOW_KINDS.join(", "))));
     }
     if body.document_ids.is_empty() || body.document_ids.len() > MAX_DOCUMENTS {
+        // Checked before the ids one by one, so an oversized list gets one
+        // error instead of one per entry.
         errors.push(FieldError::new("document_ids", "must list 1 to 100 document ids"));
+        return Err(ApiError::InvalidRequest(errors));
     }
     let mut ids = Vec::with_capacity(body.document_ids.len());
     let mut seen = HashSet::new();

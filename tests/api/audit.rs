@@ -114,13 +114,13 @@ async fn hostile_email_stays_one_line() {
         .map(|entry| entry["user"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(users.len(), 6);
+    // Values that are not email addresses are logged without their text.
+    assert_eq!(users[0], "[INVALID_EMAIL]");
+    assert_eq!(users[1], "[INVALID_EMAIL]");
     assert_eq!(users[2], "a*@x.test");
     assert_eq!(users[3], "a*@x.test");
     assert_eq!(users[4], "[INVALID_EMAIL]");
     assert_eq!(users[5], "[INVALID_EMAIL]");
-    assert!(users[1].starts_with('l'), "{}", users[1]);
-    assert!(users[1].ends_with("k@example.com"), "{}", users[1]);
-    assert!(!users[1].contains('\n'), "{}", users[1]);
 }
 
 async fn with_headers(response: reqwest::Response) -> String {
@@ -314,4 +314,23 @@ async fn unwritable_log_fails_closed_and_recovers() {
     assert_eq!(upload.status(), StatusCode::CREATED);
     let (output, text) = run(kraftd().args(["audit", "verify", app.audit_path().to_str().unwrap()]));
     assert!(output.status.success(), "{text}");
+}
+
+#[tokio::test]
+async fn anonymous_input_cannot_bloat_log() {
+    let app = spawn_app().await;
+    let huge_email = format!("a@{}.example", "d".repeat(100_000));
+    let response = app.login(&huge_email, "Wrong-Password-000").await;
+    let body = assert_problem(response, StatusCode::BAD_REQUEST, "invalid_request").await;
+    assert_eq!(body["errors"][0]["field"], "email");
+
+    let password_like = "Tr0ub4dor@Horse-Staple-77";
+    let _ = app.login(password_like, "Wrong-Password-000").await;
+    let _ = app.get_auth(&format!("/documents/{}", "A".repeat(60_000)), "not-a-token").await;
+
+    let text = std::fs::read_to_string(app.audit_path()).unwrap();
+    assert!(!text.to_lowercase().contains("horse-staple"), "password-like email text logged");
+    for line in text.lines() {
+        assert!(line.len() < 2048, "audit line of {} bytes", line.len());
+    }
 }

@@ -251,3 +251,21 @@ fn tokio_stream_from(
 ) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
     futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx))
 }
+
+#[tokio::test]
+async fn rewritten_errors_keep_cors_headers() {
+    let app = spawn_app().await;
+    let response = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("origin", "http://localhost:3000")
+        .header("content-type", "application/json")
+        .body(vec![b' '; 10 * 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "http://localhost:3000");
+    assert!(response.headers()["vary"].to_str().unwrap().to_ascii_lowercase().contains("origin"));
+    assert_security_headers(response.headers(), "413 rewritten");
+    assert_problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}

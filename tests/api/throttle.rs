@@ -71,3 +71,32 @@ async fn trusted_proxy_forwarded_for_used() {
     assert!(entries.iter().any(|entry| entry["event_type"] == "USER_LOGIN_FAILED" && entry["client_ip"] == "198.51.100.2"));
     assert!(entries.iter().any(|entry| entry["event_type"] == "LOGIN_THROTTLED" && entry["client_ip"] == "198.51.100.1"));
 }
+
+#[tokio::test]
+async fn parallel_guesses_share_one_limit() {
+    let app = spawn_app_with(&[("LOGIN_MAX_FAILURES", "5")]).await;
+    let email = unique_email("burst");
+    app.register(&email, PASSWORD).await;
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for index in 0..30 {
+        let client = app.client.clone();
+        let url = app.url("/auth/login");
+        let password = if index == 29 { PASSWORD.to_owned() } else { format!("Wrong-Guess-{index}") };
+        let email = email.clone();
+        tasks.spawn(async move {
+            client.post(url).json(&json!({ "email": email, "password": password })).send().await.unwrap().status()
+        });
+    }
+    let mut checked = 0;
+    let mut throttled = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.unwrap() {
+            StatusCode::UNAUTHORIZED | StatusCode::OK => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} passwords were checked in one burst");
+    assert_eq!(checked + throttled, 30);
+}
