@@ -28,6 +28,9 @@ pub struct ServeOptions {
 /// its headers a byte at a time could hold a connection forever; this loop
 /// builds each connection with hyper directly to set one.
 pub async fn serve(listener: TcpListener, app: Router, options: ServeOptions, shutdown: impl Future<Output = ()>) {
+    // NOTE: hyper answers malformed requests itself (400 for a bad request
+    // line or duplicate Content-Length, 414, 431) before any middleware runs,
+    // so those few responses carry no security headers or problem body.
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new()).header_read_timeout(options.header_read_timeout);

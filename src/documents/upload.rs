@@ -49,6 +49,10 @@ fn multipart_error(err: &MultipartError, max_bytes: u64) -> ApiError {
     }
 }
 
+// NOTE: axum's multipart reader buffers each part's header block whole and
+// sets no limit of its own on it, so a part header can take memory up to
+// the route's body limit; only the file part's body is streamed.
+
 /// Reads every part of the form. Exactly one `file` part is required and
 /// `document_type` is optional; any other part is an error, because a
 /// misspelt field name would otherwise be silently ignored.
