@@ -15,10 +15,10 @@ const FALLBACK_FILENAME: &str = "document";
 
 /// Reduces a client-supplied file name to a safe display name.
 ///
-/// Keeps the last path component after both `/` and `\`, removes control
-/// characters and bidirectional overrides, trims whitespace and dots at both
-/// ends, and limits the result to 255 bytes. Returns `document` when nothing
-/// is left.
+/// Keeps the last path component after both `/` and `\`, removes control,
+/// invisible and bidirectional formatting characters, trims whitespace and
+/// dots at both ends, and limits the result to 255 bytes. Returns `document`
+/// when nothing is left.
 pub fn sanitize_filename(raw: &str) -> String {
     let last_component = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
 
@@ -41,13 +41,48 @@ pub fn sanitize_filename(raw: &str) -> String {
     capped.to_string()
 }
 
-/// Returns whether `c` is a control character (Unicode category Cc) or a
-/// bidirectional embedding, override or isolate character. Those can make
-/// `evil\u{202E}fdp.exe` display as `evilexe.pdf`.
+/// Default_Ignorable_Code_Point ranges of Unicode 16.0.0, copied from the
+/// table that regex-syntax 0.8.12 generates from DerivedCoreProperties.txt.
+/// Renderers show these code points as nothing.
+const DEFAULT_IGNORABLE_RANGES: [(char, char); 17] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{034F}', '\u{034F}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{115F}', '\u{1160}'),
+    ('\u{17B4}', '\u{17B5}'),
+    ('\u{180B}', '\u{180F}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{206F}'),
+    ('\u{3164}', '\u{3164}'),
+    ('\u{FE00}', '\u{FE0F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFA0}', '\u{FFA0}'),
+    ('\u{FFF0}', '\u{FFF8}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0000}', '\u{E0FFF}'),
+];
+
+/// Returns whether `c` is a control character (Unicode category Cc), a line or
+/// paragraph separator (U+2028, U+2029) or a default-ignorable code point.
+///
+/// The default-ignorable code points include zero-width spaces and joiners,
+/// the direction marks U+200E, U+200F and U+061C, bidirectional embeddings,
+/// overrides and isolates, U+FEFF and U+180E. An override can make
+/// `evil\u{202E}fdp.exe` display as `evilexe.pdf`, and invisible characters
+/// can make two different names look the same.
+///
+/// NOTE: Removing U+200C and U+200D changes how some Persian and Indic names
+/// and emoji sequences render, and removing variation selectors can change
+/// how emoji look. The names stay readable.
 fn is_hidden_character(c: char) -> bool {
     c.is_control()
-        || ('\u{202A}'..='\u{202E}').contains(&c)
-        || ('\u{2066}'..='\u{2069}').contains(&c)
+        || c == '\u{2028}'
+        || c == '\u{2029}'
+        || DEFAULT_IGNORABLE_RANGES
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
 }
 
 fn trim_name(name: &str) -> &str {
@@ -152,6 +187,47 @@ mod tests {
         assert_eq!(
             sanitize_filename("\u{2066}a\u{2067}b\u{2068}c\u{2069}\u{202A}.pdf"),
             "abc.pdf"
+        );
+    }
+
+    #[test]
+    fn sanitize_drops_invisible_characters() {
+        let invisible = [
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{2028}',
+            '\u{2029}',
+            '\u{061C}',
+            '\u{FEFF}',
+            '\u{180E}',
+            '\u{00AD}',
+            '\u{2060}',
+            '\u{2064}',
+            '\u{3164}',
+            '\u{FE0F}',
+            '\u{E0041}',
+            '\u{E007F}',
+        ];
+        for c in invisible {
+            let raw = format!("in{c}voice.{c}pdf");
+            assert_eq!(
+                sanitize_filename(&raw),
+                "invoice.pdf",
+                "U+{:04X}",
+                u32::from(c)
+            );
+        }
+
+        assert_eq!(sanitize_filename("\u{FEFF}report.pdf"), "report.pdf");
+        assert_eq!(sanitize_filename("report.pdf\u{200B} "), "report.pdf");
+        assert_eq!(sanitize_filename("\u{200B}\u{2060}\u{FEFF}"), "document");
+        // Visible spaces and letters next to the removed ranges stay.
+        assert_eq!(
+            sanitize_filename("a\u{00A0}b\u{2010}c.pdf"),
+            "a\u{00A0}b\u{2010}c.pdf"
         );
     }
 

@@ -2,14 +2,16 @@
 //!
 //! The client's file name and declared content type are never consulted, because
 //! both are under the uploader's control. Binary formats are recognized by their
-//! signatures, DOCX and XLSX by the entry names in the zip archive, and anything
-//! else must pass as plain UTF-8 text that a browser would not treat as markup or
-//! script.
+//! signatures, and DOCX and XLSX by the entry names in the zip archive, whose
+//! `[Content_Types].xml` must not declare macros. Anything else must pass as
+//! plain UTF-8 text without HTML or XML tags, PHP, ASP or JSP code blocks, a
+//! leading `#!` or a `javascript:` URL.
 
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
 
+mod content_types;
 mod office_zip;
 mod text;
 
@@ -82,7 +84,8 @@ fn unsupported(reason: &'static str) -> SniffError {
 ///
 /// This is blocking file I/O, so async callers should run it on a blocking
 /// thread. Memory use does not grow with the file size: text is read in 64 KiB
-/// chunks, and a zip central directory may take at most 1 MiB.
+/// chunks, a zip central directory may take at most 1 MiB, and
+/// `[Content_Types].xml` at most 1 MiB before it is decoded.
 pub fn sniff_file(path: &Path) -> Result<DocumentKind, SniffError> {
     let mut file = File::open(path)?;
 

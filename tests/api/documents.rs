@@ -360,3 +360,22 @@ async fn aborted_upload_leaves_nothing() {
     let list = app.get_auth("/documents", &user.tokens.access).await;
     assert_eq!(list.headers()["x-total-count"], "0");
 }
+
+#[tokio::test]
+async fn active_text_rejected() {
+    let app = spawn_app().await;
+    let user = app.new_user().await;
+    let cases = [
+        "Invoice 123\n<img src=x onerror=alert(document.domain)>\n",
+        "Invoice\n<body onload=alert(1)>\n",
+        "price list\n<?= system($_GET[\"c\"]) ?>\n",
+        "\u{feff}<script>alert(1)</script>",
+        "#!/bin/sh\nrm -rf /\n",
+    ];
+    for text in cases {
+        let response = app.upload(&user.tokens.access, "notes.txt", text.as_bytes().to_vec()).await;
+        assert_problem(response, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    }
+    let plain = app.upload(&user.tokens.access, "notes.txt", b"Deliver 5 < 10 pallets, price <= 100 EUR.\n".to_vec()).await;
+    assert_eq!(plain.status(), StatusCode::CREATED);
+}

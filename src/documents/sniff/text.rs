@@ -7,21 +7,8 @@ use super::{unsupported, DocumentKind, SniffError};
 /// Number of leading non-empty records inspected to decide between CSV and text.
 pub(super) const CSV_SAMPLE_RECORDS: usize = 20;
 
-/// Substrings that make a text upload count as active content, lowercase.
-/// Matching is ASCII case-insensitive, as HTML parsers match tag names.
-const ACTIVE_CONTENT_MARKERS: [(&[u8], &str); 8] = [
-    (b"<?php", "text contains `<?php`"),
-    (b"<script", "text contains `<script`"),
-    (b"<html", "text contains `<html`"),
-    (b"<svg", "text contains `<svg`"),
-    (b"<!doctype", "text contains `<!doctype`"),
-    (b"<?xml", "text contains `<?xml`"),
-    (b"<iframe", "text contains `<iframe`"),
-    (b"javascript:", "text contains `javascript:`"),
-];
-
-/// Length of the longest marker, `javascript:`.
-const MAX_MARKER_LEN: usize = 11;
+/// Length of the longest pattern that `find_active_content` matches, `javascript:`.
+const MAX_PATTERN_LEN: usize = 11;
 
 /// Validates `reader` as UTF-8 text in chunks of `chunk_size` bytes and
 /// classifies it as CSV or plain text.
@@ -76,6 +63,8 @@ enum LeadingState {
     Whitespace,
     /// The first non-whitespace character was `#`.
     Hash,
+    /// The first non-whitespace character was `<`.
+    LessThan,
     /// The start of the content has been checked.
     Checked,
 }
@@ -84,10 +73,10 @@ enum LeadingState {
 struct TextScanner {
     leading: LeadingState,
     has_content: bool,
-    /// Lowercased last bytes of the previous chunk, so a marker that straddles
+    /// Lowercased last bytes of the previous chunk, so a pattern that straddles
     /// two chunks is still found.
-    marker_tail: Vec<u8>,
-    marker_window: Vec<u8>,
+    pattern_tail: Vec<u8>,
+    pattern_window: Vec<u8>,
     csv: [CsvProbe; 3],
 }
 
@@ -96,8 +85,8 @@ impl TextScanner {
         TextScanner {
             leading: LeadingState::FileStart,
             has_content: false,
-            marker_tail: Vec::with_capacity(MAX_MARKER_LEN),
-            marker_window: Vec::new(),
+            pattern_tail: Vec::with_capacity(MAX_PATTERN_LEN),
+            pattern_window: Vec::new(),
             csv: [
                 CsvProbe::new(b','),
                 CsvProbe::new(b';'),
@@ -127,7 +116,7 @@ impl TextScanner {
             }
         }
 
-        self.find_markers(text.as_bytes())?;
+        self.scan_for_active_content(text.as_bytes())?;
 
         // The probes run on bytes because every character they react to is
         // ASCII, and UTF-8 never uses ASCII byte values inside other characters.
@@ -144,15 +133,10 @@ impl TextScanner {
                     return Ok(());
                 }
                 self.has_content = true;
-                if c == '<' {
-                    return Err(unsupported(
-                        "text starts with `<` (HTML, SVG or XML markup)",
-                    ));
-                }
-                self.leading = if c == '#' {
-                    LeadingState::Hash
-                } else {
-                    LeadingState::Checked
+                self.leading = match c {
+                    '#' => LeadingState::Hash,
+                    '<' => LeadingState::LessThan,
+                    _ => LeadingState::Checked,
                 };
             }
             LeadingState::Hash => {
@@ -161,35 +145,33 @@ impl TextScanner {
                 }
                 self.leading = LeadingState::Checked;
             }
+            LeadingState::LessThan => {
+                if starts_markup_document(c) {
+                    return Err(unsupported("text starts with HTML, SVG or XML markup"));
+                }
+                self.leading = LeadingState::Checked;
+            }
             LeadingState::Checked => {}
         }
         Ok(())
     }
 
-    fn find_markers(&mut self, bytes: &[u8]) -> Result<(), SniffError> {
-        self.marker_window.clear();
-        self.marker_window.extend_from_slice(&self.marker_tail);
-        self.marker_window
+    fn scan_for_active_content(&mut self, bytes: &[u8]) -> Result<(), SniffError> {
+        self.pattern_window.clear();
+        self.pattern_window.extend_from_slice(&self.pattern_tail);
+        self.pattern_window
             .extend(bytes.iter().map(u8::to_ascii_lowercase));
 
-        let window = &self.marker_window;
-        for start in 0..window.len() {
-            // Every marker starts with `<` or `j`, which skips most positions cheaply.
-            if window[start] != b'<' && window[start] != b'j' {
-                continue;
-            }
-            for (marker, reason) in ACTIVE_CONTENT_MARKERS {
-                if window[start..].starts_with(marker) {
-                    return Err(unsupported(reason));
-                }
-            }
+        let window = &self.pattern_window;
+        if let Some(reason) = find_active_content(window) {
+            return Err(unsupported(reason));
         }
 
-        // A marker that fit entirely in the tail was already searched for, so
-        // keeping one byte less than the longest marker is enough.
-        let keep = window.len().min(MAX_MARKER_LEN - 1);
-        self.marker_tail.clear();
-        self.marker_tail
+        // A pattern that fit entirely in the tail was already searched for, so
+        // keeping one byte less than the longest pattern is enough.
+        let keep = window.len().min(MAX_PATTERN_LEN - 1);
+        self.pattern_tail.clear();
+        self.pattern_tail
             .extend_from_slice(&window[window.len() - keep..]);
         Ok(())
     }
@@ -204,6 +186,60 @@ impl TextScanner {
         } else {
             DocumentKind::Text
         })
+    }
+}
+
+/// Returns whether `c`, following a `<` that is the first non-whitespace
+/// character of the text, makes the text a markup document.
+///
+/// This is wider than the tag rule of `find_active_content` because an XML
+/// root element may also start with `_`, `:` or a non-ASCII character. Every
+/// character from U+00C0 up counts, a superset of the non-ASCII
+/// NameStartChar ranges of XML 1.0 (fifth edition).
+fn starts_markup_document(c: char) -> bool {
+    c.is_ascii_alphabetic() || matches!(c, '_' | ':' | '/' | '?' | '!' | '%') || c >= '\u{C0}'
+}
+
+/// Returns the reason to reject `window`, which must be ASCII-lowercased, if
+/// it contains a tag, a `<?`, `<%` or `<!` block, or `javascript:`.
+///
+/// A tag is `<` or `</` followed by an ASCII letter, which is where the HTML
+/// tokenizer starts a tag name. The tokenizer then takes every character up to
+/// whitespace, `/` or `>` into the name, so a narrower name pattern would miss
+/// `<x€ autofocus tabindex=1 onfocus=alert(1)>`. `<?`, `<%` and `<!` start
+/// PHP, ASP and JSP code, XML processing instructions, comments and doctypes.
+///
+/// NOTE: text such as `<DN50 pipe` or `if a<b, then` is rejected too, because
+/// it is indistinguishable from a tag. Comparisons with a space, a digit or
+/// `=` after the `<` (`qty < 5`, `a<5`, `<= 2 weeks`) pass.
+///
+/// A `<` or `</` at the end of `window` is not reported, because the next
+/// chunk decides whether it starts a tag.
+fn find_active_content(window: &[u8]) -> Option<&'static str> {
+    for (i, &byte) in window.iter().enumerate() {
+        let reason = match byte {
+            b'<' => classify_after_less_than(&window[i + 1..]),
+            b'j' if window[i..].starts_with(b"javascript:") => Some("text contains `javascript:`"),
+            _ => None,
+        };
+        if reason.is_some() {
+            return reason;
+        }
+    }
+    None
+}
+
+/// Returns the reason to reject the text when `rest` follows a `<`.
+fn classify_after_less_than(rest: &[u8]) -> Option<&'static str> {
+    match rest {
+        [b'?', ..] => Some("text contains `<?` (PHP code or XML processing instruction)"),
+        [b'%', ..] => Some("text contains `<%` (ASP or JSP code)"),
+        [b'!', ..] => Some("text contains `<!` (doctype, comment or CDATA section)"),
+        [b'/', letter, ..] if letter.is_ascii_alphabetic() => {
+            Some("text contains an HTML or XML end tag")
+        }
+        [letter, ..] if letter.is_ascii_alphabetic() => Some("text contains an HTML or XML tag"),
+        _ => None,
     }
 }
 

@@ -11,34 +11,137 @@ fn sniff_text_all_chunk_sizes(bytes: &[u8]) -> Vec<Result<DocumentKind, SniffErr
     (1..=40).map(|size| sniff_text(bytes, size)).collect()
 }
 
+const TAG: &str = "text contains an HTML or XML tag";
+const END_TAG: &str = "text contains an HTML or XML end tag";
+const PROCESSING_INSTRUCTION: &str = "text contains `<?` (PHP code or XML processing instruction)";
+const SERVER_CODE: &str = "text contains `<%` (ASP or JSP code)";
+const DECLARATION: &str = "text contains `<!` (doctype, comment or CDATA section)";
+const LEADING_MARKUP: &str = "text starts with HTML, SVG or XML markup";
+
 #[test]
-fn marker_straddling_chunk_boundary() {
+fn active_content_straddling_chunk_boundary() {
     let cases = [
-        ("<script", "text contains `<script`"),
-        ("JavaScript:", "text contains `javascript:`"),
-        ("<?PHP", "text contains `<?php`"),
-        ("<!DocType", "text contains `<!doctype`"),
-        ("<iframe", "text contains `<iframe`"),
-        ("<SVG", "text contains `<svg`"),
-        ("<html", "text contains `<html`"),
-        ("<?xml", "text contains `<?xml`"),
+        ("<img src=x onerror=alert(document.domain)>", TAG),
+        ("<body onload=alert(1)>", TAG),
+        ("<object data=x>", TAG),
+        ("<embed src=x>", TAG),
+        ("<link rel=import href=x>", TAG),
+        ("<meta http-equiv=refresh content=0>", TAG),
+        ("<style>", TAG),
+        ("<form action=x>", TAG),
+        ("<a href=\"javascript:alert(1)\">", TAG),
+        ("<x:script>alert(1)</x:script>", TAG),
+        ("<IMG SRC=x OnError=alert(1)>", TAG),
+        ("<svg/onload=alert(1)>", TAG),
+        ("<img\tsrc=x>", TAG),
+        // HTML ends a tag name only at whitespace, `/` or `>`, so this is a
+        // `x€` element whose attributes run script.
+        ("<x€ autofocus tabindex=1 onfocus=alert(1)>", TAG),
+        ("</script>", END_TAG),
+        ("<?= system($_GET[\"c\"]) ?>", PROCESSING_INSTRUCTION),
+        ("<? echo 1; ?>", PROCESSING_INSTRUCTION),
+        ("<?PHP system('id'); ?>", PROCESSING_INSTRUCTION),
+        ("<?xml version=\"1.0\"?>", PROCESSING_INSTRUCTION),
+        ("<% Response.Write(1) %>", SERVER_CODE),
+        ("<%= request.getParameter(\"c\") %>", SERVER_CODE),
+        ("<!DocType html>", DECLARATION),
+        ("<!-- comment -->", DECLARATION),
+        ("<![CDATA[x]]>", DECLARATION),
+        ("JavaScript:alert(1)", "text contains `javascript:`"),
     ];
-    for (marker, expected) in cases {
-        let text = format!("Delivery notes for site 4.\nSee {marker} here\n");
+    for (content, expected) in cases {
+        let text = format!("Invoice 123\nSee {content} here\n");
         let results = sniff_text_all_chunk_sizes(text.as_bytes());
         for (i, result) in results.into_iter().enumerate() {
-            assert_eq!(reason(result), expected, "{marker}, chunk size {}", i + 1);
+            assert_eq!(reason(result), expected, "{content}, chunk size {}", i + 1);
         }
     }
 }
 
 #[test]
-fn marker_at_real_chunk_boundary() {
-    let mut text = "a".repeat(CHUNK_SIZE - 4);
-    text.push_str("<script>alert(1)</script>\n");
+fn tag_at_end_of_input_rejected() {
+    for (text, expected) in [("Invoice\na<b", TAG), ("Invoice\n</b", END_TAG)] {
+        for (i, result) in sniff_text_all_chunk_sizes(text.as_bytes())
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(reason(result), expected, "{text:?}, chunk size {}", i + 1);
+        }
+    }
+}
+
+#[test]
+fn less_than_before_letter_rejected() {
+    // Not markup, but indistinguishable from a tag, so rejected by design.
+    assert_eq!(reason(sniff_bytes(b"Supply <DN50 pipe\n")), TAG);
+    assert_eq!(reason(sniff_bytes(b"if a<b, reorder\n")), TAG);
+}
+
+#[test]
+fn comparisons_and_symbols_accepted() {
+    let cases = [
+        "qty < 5",
+        "a<5",
+        "price<=100",
+        "<= 2 weeks",
+        "1 < 2 > 0",
+        "email: jane@example.com",
+        "Pipe 2\" PVC",
+        "50%",
+        "< 5 pcs",
+        "<3",
+        "<",
+        "a <- b",
+        "x << 2",
+        "<<< see below",
+        "tolerance <±0.5 mm",
+        "scrap <5% of lot",
+        "ends with </",
+        "a </ 5",
+        "javascript tutorial",
+        "#1 priority",
+    ];
+    for text in cases {
+        let with_newline = format!("{text}\n");
+        for (i, result) in sniff_text_all_chunk_sizes(with_newline.as_bytes())
+            .into_iter()
+            .enumerate()
+        {
+            assert!(
+                matches!(result, Ok(DocumentKind::Text)),
+                "{text:?}, chunk size {}: {result:?}",
+                i + 1
+            );
+        }
+    }
+}
+
+#[test]
+fn active_content_at_real_chunk_boundary() {
+    let cases = [
+        ("<script>alert(1)</script>\n", 4, TAG),
+        // `<` is the last byte of the first chunk.
+        ("<img src=x>\n", 1, TAG),
+        ("</b>\n", 1, END_TAG),
+        ("</b>\n", 2, END_TAG),
+        ("<?= 1 ?>\n", 1, PROCESSING_INSTRUCTION),
+        ("javascript:x\n", 5, "text contains `javascript:`"),
+    ];
+    for (content, bytes_in_first_chunk, expected) in cases {
+        let mut text = "a".repeat(CHUNK_SIZE - bytes_in_first_chunk);
+        text.push_str(content);
+        assert_eq!(
+            reason(sniff_bytes(text.as_bytes())),
+            expected,
+            "{content:?} split after {bytes_in_first_chunk} bytes"
+        );
+    }
+
+    let mut comparison = "a".repeat(CHUNK_SIZE - 1);
+    comparison.push_str("< 5\n");
     assert_eq!(
-        reason(sniff_bytes(text.as_bytes())),
-        "text contains `<script`"
+        sniff_bytes(comparison.as_bytes()).expect("comparison"),
+        DocumentKind::Text
     );
 }
 
@@ -121,12 +224,11 @@ fn bom_text_accepted() {
     let csv = sniff_bytes("\u{FEFF}a,b\n1,2\n".as_bytes());
     assert_eq!(csv.expect("BOM CSV"), DocumentKind::Csv);
 
-    let markup = "text starts with `<` (HTML, SVG or XML markup)";
     for (i, result) in sniff_text_all_chunk_sizes("\u{FEFF} <note>".as_bytes())
         .into_iter()
         .enumerate()
     {
-        assert_eq!(reason(result), markup, "chunk size {}", i + 1);
+        assert_eq!(reason(result), LEADING_MARKUP, "chunk size {}", i + 1);
     }
     for (i, result) in sniff_text_all_chunk_sizes("\u{FEFF}".as_bytes())
         .into_iter()
@@ -143,12 +245,36 @@ fn bom_text_accepted() {
 
 #[test]
 fn leading_markup_and_shebang_rejected() {
-    let markup = "text starts with `<` (HTML, SVG or XML markup)";
     assert_eq!(
         reason(sniff_bytes("\u{FEFF}  \n<note>hi</note>".as_bytes())),
-        markup
+        LEADING_MARKUP
     );
-    assert_eq!(reason(sniff_bytes(b"\n\n<b>bold</b>")), markup);
+    assert_eq!(reason(sniff_bytes(b"\n\n<b>bold</b>")), LEADING_MARKUP);
+
+    // XML, unlike HTML, lets an element name start with `_`, `:` or a
+    // non-ASCII letter, which matters only where an XML document can start.
+    let xml_starts = [
+        "<_:svg xmlns:_=\"http://www.w3.org/2000/svg\"/>",
+        "<:a/>",
+        "<é:svg/>",
+        "</b>",
+        "<?xml version=\"1.0\"?>",
+        "<!DOCTYPE html>",
+        "<% code %>",
+    ];
+    for text in xml_starts {
+        for (i, result) in sniff_text_all_chunk_sizes(text.as_bytes())
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(
+                reason(result),
+                LEADING_MARKUP,
+                "{text:?}, chunk size {}",
+                i + 1
+            );
+        }
+    }
 
     let script = "text starts with `#!` (script)";
     assert_eq!(reason(sniff_bytes(b"#!/bin/sh\nrm -rf /\n")), script);
