@@ -27,11 +27,4 @@ measure() {
     fi
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then
-        on=$(measure on "$round"); off=$(measure off "$round")
-    else
-        off=$(measure off "$round"); on=$(measure on "$round")
-    fi
-    echo "$on $off"
-done | compare "audit on" "audit off"
+alternate_rounds "$ROUNDS" measure | compare "audit on" "audit off"

@@ -70,3 +70,18 @@ compare() {
         }
         END { m_on = median(on, NR); m_off = median(off, NR); printf "median: %s %.0f req/s, %s %.0f req/s, cost %.1f%%\n", on_name, m_on, off_name, m_off, (m_off - m_on) / m_off * 100 }'
 }
+
+# alternate_rounds ROUNDS FUNCTION: calls FUNCTION on ROUND and FUNCTION off
+# ROUND for each round, switching which goes first every round so drift on
+# a shared machine hits both alike, and prints "on off" per round.
+alternate_rounds() {
+    local rounds=$1 measure=$2 round on off
+    for round in $(seq 1 "$rounds"); do
+        if [ $((round % 2)) -eq 1 ]; then
+            on=$("$measure" on "$round"); off=$("$measure" off "$round")
+        else
+            off=$("$measure" off "$round"); on=$("$measure" on "$round")
+        fi
+        echo "$on $off"
+    done
+}

@@ -18,11 +18,4 @@ measure() {
     stop_bench_server
 }
 
-for round in $(seq 1 "$ROUNDS"); do
-    if [ $((round % 2)) -eq 1 ]; then
-        on=$(measure on "$round"); off=$(measure off "$round")
-    else
-        off=$(measure off "$round"); on=$(measure on "$round")
-    fi
-    echo "$on $off"
-done | compare "edge on" "edge off"
+alternate_rounds "$ROUNDS" measure | compare "edge on" "edge off"
