@@ -232,8 +232,8 @@ fn parse_in_range(raw: Option<String>, variable: &'static str, default: u64, min
     Ok(value)
 }
 
-/// One argon2 computation per core keeps every core busy without queuing
-/// memory-hungry work behind it.
+/// Returns the number of cores: one argon2 computation per core keeps every
+/// core busy without queuing memory-hungry work behind it.
 fn default_hash_concurrency() -> u64 {
     std::thread::available_parallelism().map_or(2, |cores| cores.get() as u64)
 }

@@ -1,5 +1,5 @@
-//! Login throttling: failed attempts are counted per account and per
-//! client address over a sliding window; once either count reaches the
+//! Login throttling. Failed attempts are counted per account and per
+//! client address over a sliding window. Once either count reaches the
 //! limit, logins for that account or from that address are refused with
 //! a `Retry-After` until the oldest failure leaves the window.
 //!
@@ -44,7 +44,7 @@ struct Inner {
 }
 
 // NOTE: counts live in this process's memory, so several instances behind
-// a load balancer each allow the limit; sticky routing or a shared store is
+// a load balancer each allow the limit. Sticky routing or a shared store is
 // needed before such a deployment relies on the exact figure.
 #[derive(Clone)]
 pub struct LoginThrottle {

@@ -1,6 +1,6 @@
 //! Receiving a multipart upload: the `file` part is streamed to a temporary
 //! file while it is hashed and counted, so memory stays at one chunk per
-//! upload and the size limit holds whether or not the client sent a
+//! upload and the size limit applies whether or not the client sent a
 //! `Content-Length`.
 
 use axum::extract::multipart::{Field, MultipartError};
@@ -16,7 +16,7 @@ use crate::error::{ApiError, FieldError};
 /// Document types a client may declare.
 pub const DOCUMENT_TYPES: [&str; 7] = ["RFQ", "BOQ", "QUOTATION", "INVOICE", "PO", "CONTRACT", "OTHER"];
 
-/// Longest value read from a text part such as `document_type`.
+/// Maximum length in bytes of a text part such as `document_type`.
 const MAX_TEXT_PART_BYTES: usize = 64;
 
 /// An upload that arrived whole and within the limit, not yet sniffed.
@@ -28,9 +28,9 @@ pub struct ReceivedUpload {
     pub document_type: String,
 }
 
-/// The 413 for a file over `max_bytes`. A limit of whole mebibytes is
-/// stated in MB as clients of this API expect; any other limit in bytes,
-/// so the message never rounds it to a wrong figure.
+/// Builds the 413 for a file over `max_bytes`. A limit of whole mebibytes
+/// is stated in MB, as clients of this API expect. Any other limit is
+/// stated in bytes, so the message never rounds it to a wrong figure.
 pub fn too_large(max_bytes: u64) -> ApiError {
     const MIB: u64 = 1024 * 1024;
     let limit = if max_bytes % MIB == 0 {
@@ -50,11 +50,11 @@ fn multipart_error(err: &MultipartError, max_bytes: u64) -> ApiError {
 }
 
 // NOTE: axum's multipart reader buffers each part's header block whole and
-// sets no limit of its own on it, so a part header can take memory up to
-// the route's body limit; only the file part's body is streamed.
+// sets no limit of its own on it. A part header can therefore take memory
+// up to the route's body limit; only the file part's body is streamed.
 
 /// Reads every part of the form. Exactly one `file` part is required and
-/// `document_type` is optional; any other part is an error, because a
+/// `document_type` is optional. Any other part is an error, because a
 /// misspelt field name would otherwise be silently ignored.
 pub async fn receive_upload(mut multipart: Multipart, storage: &DocumentStorage, max_bytes: u64) -> Result<ReceivedUpload, ApiError> {
     let mut file: Option<(TempUpload, u64, String, String)> = None;

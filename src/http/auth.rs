@@ -44,7 +44,7 @@ struct RegisterRequest {
     company: Option<String>,
 }
 
-/// Trims and lower-cases an email, or says why it is not one.
+/// Trims and lower-cases an email, or returns why it is not one.
 pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     let email = raw.trim().to_lowercase();
     if email.is_empty() {
@@ -297,7 +297,7 @@ async fn logout(State(state): State<AppState>, user: AuthUser, OptionalJson(body
     state.store.revoke_family(&user.claims.sid, now).await?;
 
     // A refresh token from another login of the same user ends that login
-    // too; one that belongs to someone else, or is not valid, is ignored.
+    // too. One that belongs to someone else, or is not valid, is ignored.
     let other_login = body
         .and_then(|body| body.refresh_token)
         .and_then(|token| state.tokens.verify(&token, TokenType::Refresh, OffsetDateTime::now_utc()).ok())
