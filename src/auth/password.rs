@@ -52,7 +52,7 @@ where
 }
 
 /// A hash of a random password, verified against when the email is unknown
-/// so that answer takes as long as a wrong password.
+/// so that failure takes as long as a wrong password.
 pub fn dummy_hash() -> anyhow::Result<String> {
     hash_password(&super::tokens::random_id())
 }
