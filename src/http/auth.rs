@@ -149,10 +149,10 @@ fn token_response(access: &str, refresh: &str, expires_in: i64) -> Json<serde_js
 async fn login(State(state): State<AppState>, meta: RequestMeta, ApiJson(body): ApiJson<LoginRequest>) -> ApiResult<impl IntoResponse> {
     // No account can have a longer email, and bounding it here bounds the
     // throttle's keys and the audit entries an anonymous caller can cause.
-    if body.email.chars().count() > MAX_EMAIL_CHARS * 2 {
+    let email = body.email.trim().to_lowercase();
+    if email.chars().count() > MAX_EMAIL_CHARS {
         return Err(ApiError::invalid_field("email", "must be at most 254 characters"));
     }
-    let email = body.email.trim().to_lowercase();
     let email_valid = email.is_empty() || normalize_email(&email).is_ok();
     let now = unix_now();
 
