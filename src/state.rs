@@ -10,7 +10,7 @@ use crate::auth::throttle::LoginThrottle;
 use crate::auth::tokens::TokenService;
 use crate::config::Config;
 use crate::documents::storage::DocumentStorage;
-use crate::auth::password::run_blocking;
+use crate::blocking::run_blocking;
 use crate::error::ApiError;
 use crate::store::Store;
 

@@ -93,9 +93,7 @@ impl RunningServer {
 
     /// Stops accepting, waits for in-flight requests and flushes the audit log.
     pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.begin_shutdown();
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }

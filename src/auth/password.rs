@@ -6,7 +6,6 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::error::ApiError;
 
 const MEMORY_KIB: u32 = 19 * 1024;
 const ITERATIONS: u32 = 2;
@@ -37,18 +36,6 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         return false;
     };
     argon2.verify_password(password.as_bytes(), &parsed).is_ok()
-}
-
-/// Runs a blocking closure on the blocking pool inside the caller's span.
-pub async fn run_blocking<T, F>(work: F) -> Result<T, ApiError>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    let span = tracing::Span::current();
-    tokio::task::spawn_blocking(move || span.in_scope(work))
-        .await
-        .map_err(|err| ApiError::internal(anyhow::anyhow!("blocking task failed: {err}")))
 }
 
 /// A hash of a random password, verified against when the email is unknown

@@ -121,7 +121,7 @@ impl LoginThrottle {
 impl Attempt {
     /// Counts the attempt as a failure against the account and the address.
     pub fn failed(mut self) {
-        self.settle(|counter, now, max| {
+        self.settle(|counter, _, now, max| {
             counter.failures.push_back(now);
             // Only the newest `max` failures matter for the decision.
             while counter.failures.len() > max {
@@ -134,23 +134,25 @@ impl Attempt {
     /// address keeps its count, so one valid account cannot launder guesses
     /// at others.
     pub fn succeeded(mut self) {
-        self.settle(|_, _, _| {});
-        let mut counters = self.inner.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if let Some(counter) = counters.get_mut(&self.keys[0]) {
-            counter.failures.clear();
-        }
+        self.settle(|counter, key_index, _, _| {
+            if key_index == 0 {
+                counter.failures.clear();
+            }
+        });
     }
 
-    fn settle(&mut self, outcome: impl Fn(&mut Counter, i64, usize)) {
+    /// Releases the attempt's place under both keys and applies `outcome`
+    /// to each counter; `key_index` 0 is the account, 1 the address.
+    fn settle(&mut self, outcome: impl Fn(&mut Counter, usize, i64, usize)) {
         if self.settled {
             return;
         }
         self.settled = true;
         let mut counters = self.inner.counters.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        for key in &self.keys {
+        for (key_index, key) in self.keys.iter().enumerate() {
             if let Some(counter) = counters.get_mut(key) {
                 counter.in_flight = counter.in_flight.saturating_sub(1);
-                outcome(counter, self.now, self.inner.max_failures);
+                outcome(counter, key_index, self.now, self.inner.max_failures);
             }
         }
     }
@@ -158,7 +160,7 @@ impl Attempt {
 
 impl Drop for Attempt {
     fn drop(&mut self) {
-        self.settle(|_, _, _| {});
+        self.settle(|_, _, _, _| {});
     }
 }
 

@@ -14,7 +14,7 @@ use tokio_util::io::ReaderStream;
 use super::extract::AuthUser;
 use super::pagination::{page_headers, PageQuery};
 use crate::audit::AuditStatus;
-use crate::auth::password::run_blocking;
+use crate::blocking::run_blocking;
 use crate::documents::filename::content_disposition;
 use crate::documents::sniff::{sniff_file, SniffError};
 use crate::documents::upload::{receive_upload, too_large};
@@ -127,10 +127,11 @@ async fn upload(State(state): State<AppState>, user: AuthUser, headers: HeaderMa
 }
 
 /// Looks up the caller's document, auditing a probe at someone else's.
-async fn owned_document(state: &AppState, user: &AuthUser, raw_id: &str, action: &str) -> ApiResult<DocumentRecord> {
-    let id = parse_id("document_id", raw_id)?.to_string();
+async fn owned_document(state: &AppState, user: &AuthUser, raw_id: &str, action: &str) -> ApiResult<(uuid::Uuid, DocumentRecord)> {
+    let uuid = parse_id("document_id", raw_id)?;
+    let id = uuid.to_string();
     if let Some(document) = state.store.document(&user.user_id, &id).await? {
-        return Ok(document);
+        return Ok((uuid, document));
     }
     if state.store.document_exists(&id).await? {
         let event = user
@@ -152,7 +153,7 @@ async fn list(State(state): State<AppState>, user: AuthUser, query: Result<Query
 }
 
 async fn metadata(State(state): State<AppState>, user: AuthUser, Path(raw_id): Path<String>) -> ApiResult<Json<DocumentRecord>> {
-    let document = owned_document(&state, &user, &raw_id, "read").await?;
+    let (_, document) = owned_document(&state, &user, &raw_id, "read").await?;
     let event = user
         .meta
         .event("DOCUMENT_ACCESS", AuditStatus::Success)
@@ -164,8 +165,7 @@ async fn metadata(State(state): State<AppState>, user: AuthUser, Path(raw_id): P
 }
 
 async fn download(State(state): State<AppState>, user: AuthUser, Path(raw_id): Path<String>) -> ApiResult<Response> {
-    let document = owned_document(&state, &user, &raw_id, "download").await?;
-    let id = parse_id("document_id", &document.id)?;
+    let (id, document) = owned_document(&state, &user, &raw_id, "download").await?;
     let file = tokio::fs::File::open(state.documents.path_of(&id)).await.map_err(|err| {
         tracing::error!(error = %err, document_id = %document.id, "stored file missing or unreadable");
         ApiError::Unavailable("storage")
@@ -193,8 +193,7 @@ async fn download(State(state): State<AppState>, user: AuthUser, Path(raw_id): P
 }
 
 async fn delete(State(state): State<AppState>, user: AuthUser, Path(raw_id): Path<String>) -> ApiResult<StatusCode> {
-    let document = owned_document(&state, &user, &raw_id, "delete").await?;
-    let id = parse_id("document_id", &document.id)?;
+    let (id, document) = owned_document(&state, &user, &raw_id, "delete").await?;
     if !state.store.delete_document(&user.user_id, &document.id).await? {
         return Err(ApiError::NotFound);
     }

@@ -22,13 +22,22 @@ pub struct ApiJson<T>(pub T);
 /// Like [`ApiJson`], but an empty body is `None`.
 pub struct OptionalJson<T>(pub Option<T>);
 
-fn is_json(content_type: Option<&str>) -> bool {
-    content_type
+/// Checks that the request declares a JSON body (`application/json` or a
+/// `+json` type), or returns the 415 for it.
+fn require_json(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
         .is_some_and(|mime| {
             let mime = mime.trim().to_ascii_lowercase();
             mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-        })
+        });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType("Content-Type must be application/json.".into()))
+    }
 }
 
 async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
@@ -80,10 +89,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
-        if !is_json(content_type) {
-            return Err(ApiError::UnsupportedMediaType("Content-Type must be application/json.".into()));
-        }
+        require_json(request.headers())?;
         let bytes = read_body(request, state).await?;
         Ok(Self(parse_json(&bytes)?))
     }
@@ -97,18 +103,12 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|value| value.to_str().ok())
-            .map(str::to_owned);
+        let declared_json = require_json(request.headers());
         let bytes = read_body(request, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self(None));
         }
-        if !is_json(content_type.as_deref()) {
-            return Err(ApiError::UnsupportedMediaType("Content-Type must be application/json.".into()));
-        }
+        declared_json?;
         Ok(Self(Some(parse_json(&bytes)?)))
     }
 }
