@@ -128,7 +128,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> axum::respo
     )
 }
 
-/// The whole application: routes plus the edge. Layers wrap inside out, so
+/// Builds the whole application: routes plus the edge. Layers wrap inside out, so
 /// the last one added runs first on a request and last on its response:
 /// the edge middleware handles every request first and every response last,
 /// including CORS preflights, body-limit rejections and caught panics.

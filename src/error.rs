@@ -23,8 +23,8 @@ impl FieldError {
     }
 }
 
-/// Every way a request can fail. Expected failures are variants of their
-/// own; `Internal` carries the cause for the log and answers with a generic
+/// Failure of a request. Expected failures are variants of their own.
+/// `Internal` carries the cause for the log and responds with a generic
 /// body, so no SQL, path or stack trace reaches the caller.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {

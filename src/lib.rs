@@ -1,9 +1,9 @@
 //! kraftd: a document-intake API server for procurement teams.
 //!
-//! `app` builds the application from a [`config::Config`]; `server` runs
-//! it; `http` contains the routes, `edge` the layers every response passes,
-//! `auth` passwords and tokens, `documents` upload handling and storage,
-//! `store` the database, and `audit` the tamper-evident audit log.
+//! `app` builds the application from a [`config::Config`] and `server`
+//! runs it. `http` contains the routes and `edge` the layers every response
+//! passes. `auth` covers passwords and tokens, `documents` upload handling
+//! and storage, `store` the database, and `audit` the tamper-evident log.
 
 #![forbid(unsafe_code)]
 

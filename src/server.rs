@@ -25,10 +25,10 @@ pub struct ServeOptions {
 /// Serves `app` on `listener` until `shutdown` resolves.
 ///
 /// axum's own `serve` offers no header read timeout, so a client sending
-/// its headers a byte at a time could hold a connection forever; this loop
+/// its headers a byte at a time could hold a connection forever. This loop
 /// builds each connection with hyper directly to set one.
 pub async fn serve(listener: TcpListener, app: Router, options: ServeOptions, shutdown: impl Future<Output = ()>) {
-    // NOTE: hyper answers malformed requests itself (400 for a bad request
+    // NOTE: hyper responds to malformed requests itself (400 for a bad request
     // line or duplicate Content-Length, 414, 431) before any middleware runs,
     // so those few responses carry no security headers or problem body.
     let graceful = GracefulShutdown::new();

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::keys::{generate_key, read_keyring, write_keyring, KeyState, StoredKey};
 
-/// What a rotation changed, for the command's output and the audit entry.
+/// Changes made by a rotation, for the command's output and the audit entry.
 #[derive(Debug, Clone)]
 pub struct RotationOutcome {
     pub new_kid: String,

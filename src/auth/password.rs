@@ -38,8 +38,8 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     argon2.verify_password(password.as_bytes(), &parsed).is_ok()
 }
 
-/// A hash of a random password, verified against when the email is unknown
-/// so that failure takes as long as a wrong password.
+/// Hashes a random password. Logins naming an unknown email are verified
+/// against it, so that failure takes as long as a wrong password.
 pub fn dummy_hash() -> anyhow::Result<String> {
     hash_password(&super::tokens::random_id())
 }

@@ -4,7 +4,7 @@
 //! a `Retry-After` until the oldest failure leaves the window.
 //!
 //! An attempt is counted from the moment it starts, not when its password
-//! check fails, because that check takes tens of milliseconds: counting
+//! check fails, because that check takes tens of milliseconds. Counting
 //! only finished failures would let a burst of parallel guesses all pass
 //! the gate before the first of them was recorded.
 

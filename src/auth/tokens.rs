@@ -39,8 +39,8 @@ pub struct Claims {
     pub sid: String,
 }
 
-/// Why a presented token was refused; the text goes to the audit log, never
-/// the token itself.
+/// Reason a presented token was rejected. The text goes to the audit log,
+/// never the token itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
     #[error("malformed")]

@@ -31,8 +31,8 @@ impl DocumentStorage {
         self.documents_dir.join(id.to_string())
     }
 
-    /// A fresh temporary upload file, removed when the guard drops unless
-    /// it was moved into place.
+    /// Returns a fresh temporary upload file, removed when the guard drops
+    /// unless it was moved into place.
     pub fn temp_file(&self) -> TempUpload {
         TempUpload {
             path: self.tmp_dir.join(format!("{}.part", uuid::Uuid::new_v4())),

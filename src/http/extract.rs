@@ -140,11 +140,11 @@ pub struct AuthUser {
     pub meta: RequestMeta,
 }
 
-/// Longest request path copied into an audit entry, in characters.
+/// Maximum length of a request path copied into an audit entry, in characters.
 const MAX_LOGGED_PATH_CHARS: usize = 200;
 
-/// The request path for an audit entry, cut short so an anonymous caller
-/// cannot write arbitrarily long entries.
+/// Returns the request path for an audit entry, cut short so an anonymous
+/// caller cannot write arbitrarily long entries.
 fn logged_path(parts: &Parts) -> String {
     parts.uri.path().chars().take(MAX_LOGGED_PATH_CHARS).collect()
 }

@@ -68,10 +68,10 @@ async fn every_event_type_recorded() {
     let expect = |event_type: &str, status: &str, user_email: Option<&str>| {
         let matching = find(&entries, event_type);
         assert!(!matching.is_empty(), "no {event_type} entry");
-        let wanted_user = user_email.map_or_else(|| "ANONYMOUS".to_owned(), masked);
+        let expected_user = user_email.map_or_else(|| "ANONYMOUS".to_owned(), masked);
         assert!(
-            matching.iter().any(|entry| entry["status"] == status && entry["user"] == wanted_user.as_str()),
-            "{event_type}: no {status} entry for {wanted_user} in {matching:?}"
+            matching.iter().any(|entry| entry["status"] == status && entry["user"] == expected_user.as_str()),
+            "{event_type}: no {status} entry for {expected_user} in {matching:?}"
         );
     };
     expect("USER_REGISTER", "SUCCESS", Some(&user.email));

@@ -168,8 +168,8 @@ async fn json_body_limit_with_and_without_length() {
 #[tokio::test]
 async fn request_id_kept_or_replaced() {
     let app = spawn_app().await;
-    let kept = app.client.get(app.url("/health")).header("x-request-id", "trace-42.abc_DEF").send().await.unwrap();
-    assert_eq!(kept.headers()["x-request-id"], "trace-42.abc_DEF");
+    let echoed = app.client.get(app.url("/health")).header("x-request-id", "trace-42.abc_DEF").send().await.unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-42.abc_DEF");
 
     for hostile in ["<script>alert(1)</script>", "a b", &"x".repeat(65), ""] {
         let response = app.client.get(app.url("/health")).header("x-request-id", hostile).send().await.unwrap();

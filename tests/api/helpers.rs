@@ -92,9 +92,9 @@ pub fn server_logs() -> String {
 }
 
 /// Panics when any remembered password or token appears in `text`.
-pub fn assert_no_secrets(text: &str, what: &str) {
+pub fn assert_no_secrets(text: &str, source_name: &str) {
     for secret in secrets() {
-        assert!(!text.contains(&secret), "{what} contains a password or token the tests used");
+        assert!(!text.contains(&secret), "{source_name} contains a password or token the tests used");
     }
 }
 

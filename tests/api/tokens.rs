@@ -18,7 +18,7 @@ fn decode_part(token: &str, index: usize) -> Value {
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
 }
 
-async fn assert_refused(app: &TestApp, token: &str, case: &str) {
+async fn assert_rejected(app: &TestApp, token: &str, case: &str) {
     let response = app.get_auth("/auth/me", token).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{case}");
     assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"", "{case}");
@@ -77,12 +77,12 @@ async fn forged_tokens_refused() {
         ("garbage", "not.a.token".to_owned()),
     ];
     for (case, token) in &cases {
-        assert_refused(&app, token, case).await;
+        assert_rejected(&app, token, case).await;
     }
 
     let header = URL_SAFE_NO_PAD.encode(json!({ "alg": "none", "typ": "JWT", "kid": kid }).to_string());
     let payload = URL_SAFE_NO_PAD.encode(good.to_string());
-    assert_refused(&app, &format!("{header}.{payload}."), "alg none").await;
+    assert_rejected(&app, &format!("{header}.{payload}."), "alg none").await;
 
     let missing = app.client.get(app.url("/auth/me")).send().await.unwrap();
     assert_eq!(missing.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
@@ -95,7 +95,7 @@ async fn revoked_jti_refused() {
     let user = app.new_user().await;
     let logout = app.client.post(app.url("/auth/logout")).bearer_auth(&user.tokens.access).send().await.unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    assert_refused(&app, &user.tokens.access, "revoked jti").await;
+    assert_rejected(&app, &user.tokens.access, "revoked jti").await;
     let reasons: Vec<Value> = app
         .audit_entries()
         .await
@@ -118,7 +118,7 @@ async fn eddsa_key_confusion_refused() {
     let mut header = Header::new(Algorithm::HS256);
     header.kid = Some(kid.clone());
     let forged = encode(&header, &decode_part(&user.tokens.access, 1), &EncodingKey::from_secret(&public_key)).unwrap();
-    assert_refused(&app, &forged, "alg confusion").await;
+    assert_rejected(&app, &forged, "alg confusion").await;
 
     // The real private key with an expired claim set is still refused.
     let ring: Value = serde_json::from_str(&std::fs::read_to_string(app.data_dir().join("keys/keyring.json")).unwrap()).unwrap();
@@ -128,7 +128,7 @@ async fn eddsa_key_confusion_refused() {
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(kid);
     let expired = encode(&header, &claims, &EncodingKey::from_ed_der(&pkcs8)).unwrap();
-    assert_refused(&app, &expired, "expired EdDSA").await;
+    assert_rejected(&app, &expired, "expired EdDSA").await;
 }
 
 #[tokio::test]
